@@ -1,0 +1,99 @@
+"""Codec errors and the NACK error codes carried on the wire (SPEC.md §8).
+
+Decoding never raises anything but :class:`ProtocolError` subclasses, so a
+caller can feed any bytes and catch one type.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    """Why a device refused a request (the ``code`` byte of a NACK)."""
+
+    UNKNOWN_TYPE = 0x01
+    BAD_LENGTH = 0x02
+    OUT_OF_RANGE = 0x03
+    UNSUPPORTED_VERSION = 0x04
+    NOT_OWNER = 0x05
+    HELLO_REQUIRED = 0x06
+    FAULT_ACTIVE = 0x07
+    BUSY = 0x08
+    BAD_VALUE = 0x09
+
+
+class ProtocolError(Exception):
+    """Root of everything the codec raises."""
+
+
+class FrameError(ProtocolError):
+    """A frame that cannot be accepted. ``name`` is the id used in test vectors."""
+
+    name = "frame_error"
+    #: The NACK code a device answers with, when it can attribute the frame.
+    code: ErrorCode | None = None
+
+
+class TruncatedFrame(FrameError):
+    name = "truncated"
+
+
+class OversizeFrame(FrameError):
+    name = "oversize"
+
+
+class BadLength(FrameError):
+    """The length byte disagrees with the bytes received."""
+
+    name = "bad_length"
+
+
+class BadCRC(FrameError):
+    name = "bad_crc"
+
+
+class UnsupportedVersion(FrameError):
+    """A frame with a valid CRC but a version byte this side does not speak.
+
+    The header is trustworthy, so a device answers it with a NACK.
+    """
+
+    name = "unsupported_version"
+    code = ErrorCode.UNSUPPORTED_VERSION
+
+    def __init__(self, message: str, *, version: int, msg_type: int, seq: int) -> None:
+        super().__init__(message)
+        self.version = version
+        self.msg_type = msg_type
+        self.seq = seq
+
+
+class BadEncoding(FrameError):
+    """The COBS layer of a serial/TCP stream was malformed."""
+
+    name = "bad_encoding"
+
+
+class MessageError(ProtocolError):
+    """A well-formed frame whose content is not a valid message."""
+
+    name = "message_error"
+    code: ErrorCode | None = None
+
+
+class UnknownType(MessageError):
+    name = "unknown_type"
+    code = ErrorCode.UNKNOWN_TYPE
+
+
+class BadPayload(MessageError):
+    name = "bad_payload"
+    code = ErrorCode.BAD_LENGTH
+
+
+class BadValue(MessageError):
+    """A payload of the right length carrying a value the protocol does not define."""
+
+    name = "bad_value"
+    code = ErrorCode.BAD_VALUE

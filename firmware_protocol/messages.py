@@ -1,0 +1,410 @@
+"""Message types and their payloads (SPEC.md §5-§7).
+
+Each message is a frozen dataclass that knows its type byte and how to pack
+and unpack its payload. Requests flow controller → device (types 0x01-0x7F);
+answers and events flow device → controller (0x80-0xFF). Multi-byte fields
+are big-endian.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag
+from typing import ClassVar, Final, Self, TypeVar
+
+from firmware_protocol.constants import MAX_INFO_LEN, NO_BATTERY
+from firmware_protocol.errors import BadPayload, BadValue, ErrorCode, UnknownType
+from firmware_protocol.frame import Frame
+
+
+class MsgType(IntEnum):
+    HELLO = 0x01
+    GOODBYE = 0x02
+    GET_INFO = 0x03
+    GET_STATUS = 0x04
+    START = 0x05
+    STOP = 0x06
+    SET_INTENSITY = 0x07
+    SET_HEAT = 0x08
+    HEARTBEAT = 0x09
+    CLEAR_FAULTS = 0x0A
+    ACK = 0x80
+    NACK = 0x81
+    STATUS = 0x90
+    FAULT = 0x91
+
+
+class InfoField(IntEnum):
+    MODEL = 0x01
+    FIRMWARE = 0x02
+    SERIAL = 0x03
+
+
+class MotorState(IntEnum):
+    IDLE = 0
+    RUNNING = 1
+
+
+class Fault(IntFlag):
+    """Latched fault bits, as carried in STATUS and CLEAR_FAULTS."""
+
+    NONE = 0
+    LINK_LOST = 0x01
+    OVER_TEMPERATURE = 0x02
+    MOTOR_STALL = 0x04
+    BATTERY_EMPTY = 0x08
+    AUTO_OFF = 0x10
+
+
+ALL_FAULTS: Final = Fault(0x1F)
+#: Bits of a fault byte that name no fault. (``~ALL_FAULTS`` would be ``Fault.NONE``:
+#: inverting a Flag keeps only defined bits, so the mask must be computed on the int.)
+UNDEFINED_FAULT_BITS: Final = 0xFF & ~ALL_FAULTS.value
+
+
+class Feature(IntFlag):
+    NONE = 0
+    HEAT = 0x01
+    BATTERY = 0x02
+
+
+class StatusFlag(IntFlag):
+    NONE = 0
+    CHARGING = 0x01
+    OWNED = 0x02
+
+
+def _unpack(layout: struct.Struct, payload: bytes, what: str) -> tuple[int, ...]:
+    if len(payload) != layout.size:
+        raise BadPayload(f"{what} payload must be {layout.size} bytes, got {len(payload)}")
+    return layout.unpack(payload)
+
+
+E = TypeVar("E", bound=IntEnum)
+
+
+def _enum(kind: type[E], value: int, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise BadValue(f"{what}: 0x{value:02X} is not a defined value") from None
+
+
+class Message:
+    """Base of every message: a type byte and a payload codec."""
+
+    TYPE: ClassVar[MsgType]
+
+    def payload(self) -> bytes:
+        return b""
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        if payload:
+            raise BadPayload(f"{cls.TYPE.name} carries no payload, got {len(payload)} bytes")
+        return cls()
+
+    def to_frame(self, seq: int) -> Frame:
+        return Frame(msg_type=self.TYPE, seq=seq, payload=self.payload())
+
+
+class Request(Message):
+    """Controller → device; always answered by ACK or NACK with the same sequence number."""
+
+
+class DeviceMessage(Message):
+    """Device → controller."""
+
+
+class _ByteRequest(Request):
+    """A request whose payload is a single unsigned byte named ``level``."""
+
+    LAYOUT: ClassVar = struct.Struct(">B")
+    level: int
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.level)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        (level,) = _unpack(cls.LAYOUT, payload, cls.TYPE.name)
+        return cls(level)  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True, slots=True)
+class Hello(Request):
+    """Open a session: negotiate the version and claim ownership under ``controller_id``."""
+
+    TYPE: ClassVar = MsgType.HELLO
+    LAYOUT: ClassVar = struct.Struct(">BBI")
+    min_version: int
+    max_version: int
+    controller_id: int
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.min_version, self.max_version, self.controller_id)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        lo, hi, cid = _unpack(cls.LAYOUT, payload, "HELLO")
+        return cls(lo, hi, cid)
+
+
+@dataclass(frozen=True, slots=True)
+class Goodbye(Request):
+    TYPE: ClassVar = MsgType.GOODBYE
+
+
+@dataclass(frozen=True, slots=True)
+class GetInfo(Request):
+    TYPE: ClassVar = MsgType.GET_INFO
+    LAYOUT: ClassVar = struct.Struct(">B")
+    info: InfoField
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.info)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        (value,) = _unpack(cls.LAYOUT, payload, "GET_INFO")
+        return cls(_enum(InfoField, value, "GET_INFO field"))
+
+
+@dataclass(frozen=True, slots=True)
+class GetStatus(Request):
+    TYPE: ClassVar = MsgType.GET_STATUS
+
+
+@dataclass(frozen=True, slots=True)
+class Start(_ByteRequest):
+    """Run the motor at ``level`` (idempotent: starting at the running level changes nothing)."""
+
+    TYPE: ClassVar = MsgType.START
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stop(Request):
+    """Motor and heater off. Accepted from any link, owner or not, at any time."""
+
+    TYPE: ClassVar = MsgType.STOP
+
+
+@dataclass(frozen=True, slots=True)
+class SetIntensity(_ByteRequest):
+    TYPE: ClassVar = MsgType.SET_INTENSITY
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetHeat(_ByteRequest):
+    TYPE: ClassVar = MsgType.SET_HEAT
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Request):
+    TYPE: ClassVar = MsgType.HEARTBEAT
+
+
+@dataclass(frozen=True, slots=True)
+class ClearFaults(Request):
+    TYPE: ClassVar = MsgType.CLEAR_FAULTS
+    LAYOUT: ClassVar = struct.Struct(">B")
+    faults: Fault
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.faults)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        (mask,) = _unpack(cls.LAYOUT, payload, "CLEAR_FAULTS")
+        if mask & UNDEFINED_FAULT_BITS:
+            raise BadValue(f"CLEAR_FAULTS: undefined fault bits 0x{mask & UNDEFINED_FAULT_BITS:02X}")
+        return cls(Fault(mask))
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(DeviceMessage):
+    """Success. ``data`` is request-specific: see :class:`HelloResult`, :class:`InfoResult`, :class:`Status`."""
+
+    TYPE: ClassVar = MsgType.ACK
+    request: MsgType
+    data: bytes = b""
+
+    def payload(self) -> bytes:
+        return bytes([self.request]) + self.data
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        if not payload:
+            raise BadPayload("ACK payload must name the request type")
+        return cls(_enum(MsgType, payload[0], "ACK request type"), bytes(payload[1:]))
+
+
+@dataclass(frozen=True, slots=True)
+class Nack(DeviceMessage):
+    """Refusal: ``code`` says why; ``detail`` is code-specific (e.g. the highest allowed level)."""
+
+    TYPE: ClassVar = MsgType.NACK
+    LAYOUT: ClassVar = struct.Struct(">BBB")
+    request: int
+    code: ErrorCode
+    detail: int = 0
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.request, self.code, self.detail)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        request, code, detail = _unpack(cls.LAYOUT, payload, "NACK")
+        return cls(request, _enum(ErrorCode, code, "NACK code"), detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Status(DeviceMessage):
+    """The device's state; sent every second, on every change, and in answer to GET_STATUS."""
+
+    TYPE: ClassVar = MsgType.STATUS
+    LAYOUT: ClassVar = struct.Struct(">BBBhBBBH")
+    state: MotorState
+    intensity: int
+    heat: int
+    pad_temp_centi_c: int
+    faults: Fault = Fault.NONE
+    battery: int = NO_BATTERY
+    flags: StatusFlag = StatusFlag.NONE
+    run_seconds: int = 0
+
+    @property
+    def pad_temp_c(self) -> float:
+        return self.pad_temp_centi_c / 100
+
+    @property
+    def running(self) -> bool:
+        return self.state is MotorState.RUNNING
+
+    @property
+    def battery_percent(self) -> int | None:
+        return None if self.battery == NO_BATTERY else self.battery
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(
+            self.state,
+            self.intensity,
+            self.heat,
+            self.pad_temp_centi_c,
+            self.faults,
+            self.battery,
+            self.flags,
+            self.run_seconds,
+        )
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        state, intensity, heat, temp, faults, battery, flags, run = _unpack(cls.LAYOUT, payload, "STATUS")
+        if faults & UNDEFINED_FAULT_BITS:
+            raise BadValue(f"STATUS: undefined fault bits 0x{faults:02X}")
+        if battery > 100 and battery != NO_BATTERY:
+            raise BadValue(f"STATUS: battery {battery} is neither 0..100 nor 0xFF")
+        return cls(
+            _enum(MotorState, state, "STATUS state"),
+            intensity,
+            heat,
+            temp,
+            Fault(faults),
+            battery,
+            StatusFlag(flags & (StatusFlag.CHARGING | StatusFlag.OWNED)),
+            run,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEvent(DeviceMessage):
+    """A fault was raised (``active``) or cleared; ``detail`` is fault-specific (°C for over-temperature)."""
+
+    TYPE: ClassVar = MsgType.FAULT
+    LAYOUT: ClassVar = struct.Struct(">BBB")
+    fault: Fault
+    active: bool
+    detail: int = 0
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.fault, int(self.active), self.detail)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        fault, active, detail = _unpack(cls.LAYOUT, payload, "FAULT")
+        if fault not in {f.value for f in Fault if f} or active > 1:
+            raise BadValue(f"FAULT: 0x{fault:02X}/{active} is not one defined fault with a 0/1 flag")
+        return cls(Fault(fault), bool(active), detail)
+
+
+# --- results carried in ACK data -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HelloResult:
+    """ACK data for HELLO: the negotiated version and the device's capabilities."""
+
+    LAYOUT: ClassVar = struct.Struct(">BBBBH")
+    version: int
+    intensity_levels: int
+    heat_levels: int
+    features: Feature
+    watchdog_ms: int
+
+    def to_bytes(self) -> bytes:
+        return self.LAYOUT.pack(self.version, self.intensity_levels, self.heat_levels, self.features, self.watchdog_ms)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        version, levels, heat, features, watchdog = _unpack(cls.LAYOUT, data, "HELLO result")
+        return cls(version, levels, heat, Feature(features & (Feature.HEAT | Feature.BATTERY)), watchdog)
+
+
+@dataclass(frozen=True, slots=True)
+class InfoResult:
+    """ACK data for GET_INFO: the field id and up to 12 bytes of UTF-8 text."""
+
+    info: InfoField
+    text: str = field(default="")
+
+    def to_bytes(self) -> bytes:
+        raw = self.text.encode()
+        if len(raw) > MAX_INFO_LEN:
+            raise ValueError(f"info text is {len(raw)} bytes, at most {MAX_INFO_LEN} fit")
+        return bytes([self.info]) + raw
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        if not data:
+            raise BadPayload("GET_INFO result must name its field")
+        try:
+            text = bytes(data[1:]).decode()
+        except UnicodeDecodeError:
+            raise BadValue("GET_INFO result is not UTF-8") from None
+        return cls(_enum(InfoField, data[0], "GET_INFO result field"), text)
+
+
+MESSAGE_TYPES: Final[dict[int, type[Message]]] = {
+    cls.TYPE: cls
+    for cls in (
+        Hello, Goodbye, GetInfo, GetStatus, Start, Stop, SetIntensity, SetHeat, Heartbeat,
+        ClearFaults, Ack, Nack, Status, FaultEvent,
+    )
+}
+
+
+def decode_message(frame: Frame) -> Message:
+    """Interpret a valid frame; raise :class:`MessageError` for unknown types or bad payloads."""
+    kind = MESSAGE_TYPES.get(frame.msg_type)
+    if kind is None:
+        raise UnknownType(f"message type 0x{frame.msg_type:02X} is not defined")
+    return kind.from_payload(frame.payload)
+
+
+def encode_message(message: Message, seq: int) -> bytes:
+    """The frame bytes for *message* with sequence number *seq*."""
+    return bytes(message.to_frame(seq))

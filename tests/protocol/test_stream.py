@@ -1,0 +1,97 @@
+"""COBS stream framing (SPEC.md §9.1) against firmware_protocol/vectors/stream.json."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from firmware_protocol import FrameError, Hello, StreamDecoder, encode_message, encode_stream
+from firmware_protocol.constants import MAX_STREAM_FRAME_LEN
+from firmware_protocol.vectors import FrameVector, StreamVector, load_frame_vectors, load_stream_vectors
+
+VECTORS = load_stream_vectors()
+
+
+def run(chunks: list[bytes] | tuple[bytes, ...]) -> tuple[list[bytes], list[FrameError], StreamDecoder]:
+    errors: list[FrameError] = []
+    decoder = StreamDecoder(on_error=errors.append)
+    frames = [bytes(frame) for chunk in chunks for frame in decoder.feed(chunk)]
+    return frames, errors, decoder
+
+
+def rechunk(data: bytes, rng: random.Random) -> list[bytes]:
+    """Cut *data* into random pieces of 1 to 9 bytes."""
+    chunks, start = [], 0
+    while start < len(data):
+        size = rng.randint(1, 9)
+        chunks.append(data[start : start + size])
+        start += size
+    return chunks
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_stream_vector(vector: StreamVector) -> None:
+    frames, errors, decoder = run(vector.chunks)
+    assert frames == list(vector.frames)
+    assert len(errors) == vector.errors == decoder.stats.errors
+    assert decoder.stats.frames == len(vector.frames)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_stream_vector_in_random_chunks(vector: StreamVector, seed: int) -> None:
+    frames, errors, _ = run(rechunk(vector.data, random.Random(f"{vector.name}/{seed}")))
+    assert frames == list(vector.frames)
+    assert len(errors) == vector.errors
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_stream_vector_as_one_chunk_and_byte_by_byte(vector: StreamVector) -> None:
+    whole = run([vector.data])
+    single = run([vector.data[i : i + 1] for i in range(len(vector.data))])
+    assert whole[0] == single[0] == list(vector.frames)
+    assert len(whole[1]) == len(single[1]) == vector.errors
+
+
+def test_stream_vectors_cover_the_cases_spec_names() -> None:
+    names = {v.name for v in VECTORS}
+    wanted = {"noise_between_frames", "corrupted_cobs_code", "split_across_chunks", "back_to_back", "overlong_run"}
+    assert wanted <= names
+    assert any(v.errors == 0 for v in VECTORS) and any(v.errors > 0 for v in VECTORS)
+
+
+def test_worked_example_stream_form() -> None:
+    # SPEC.md §3.3 / §9.1: HELLO(1, 1, 0x12345678) with seq 0.
+    frame = encode_message(Hello(1, 1, 0x12345678), 0)
+    assert frame.hex() == "010100060101123456789fa7"
+    assert encode_stream(frame).hex() == "0301010a060101123456789fa700"
+
+
+@pytest.mark.parametrize("vector", [v for v in load_frame_vectors() if v.valid], ids=lambda v: v.name)
+def test_every_valid_frame_vector_survives_the_stream(vector: FrameVector) -> None:
+    packet = encode_stream(vector.data)
+    assert 0 not in packet[:-1] and packet[-1] == 0
+    assert len(packet) <= MAX_STREAM_FRAME_LEN
+    frames, errors, _ = run([packet])
+    assert frames == [vector.data] and not errors
+
+
+def test_reset_discards_a_partial_packet() -> None:
+    frame = encode_message(Hello(1, 1, 7), 3)
+    packet = encode_stream(frame)
+    decoder = StreamDecoder()
+    assert decoder.feed(packet[:5]) == []
+    decoder.reset()
+    assert decoder.feed(packet[5:]) == []  # the tail alone is not a frame
+    assert decoder.stats.discarded_bytes == 5
+    assert [bytes(f) for f in decoder.feed(packet)] == [frame]
+
+
+def test_overflow_discards_until_the_delimiter() -> None:
+    frame = encode_message(Hello(1, 1, 7), 3)
+    decoder = StreamDecoder()
+    assert decoder.feed(b"\x01" * 100) == []
+    assert decoder.feed(b"\x01" * 100 + b"\x00" + encode_stream(frame)) == [Hello(1, 1, 7).to_frame(3)]
+    assert decoder.stats.errors == 1
+    assert decoder.stats.discarded_bytes == 200
