@@ -1,0 +1,85 @@
+"""The simulated massager's fixed characteristics: levels, temperatures, timings, identity.
+
+A :class:`DeviceConfig` is what a real unit would have burned into its firmware; the
+defaults describe the device of DESIGN.md §3. Invalid combinations are refused at
+construction, so the firmware never has to second-guess its configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S
+from firmware_protocol.constants import MAX_INFO_LEN
+
+#: HELLO's watchdog_ms field is a u16.
+MAX_WATCHDOG_S: Final = 0xFFFF / 1000
+#: Levels travel as single bytes.
+MAX_LEVELS: Final = 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """What the firmware knows about its own hardware. Times are seconds, temperatures °C."""
+
+    intensity_levels: int = 5
+    heat_levels: int = 2
+    heat_targets_c: tuple[float, ...] = (38.0, 42.0)
+    ambient_c: float = 31.0
+    time_constant_s: float = 60.0
+    max_temp_c: float = 45.0
+    watchdog_s: float = DEFAULT_WATCHDOG_S
+    auto_off_s: float = 900.0
+    status_interval_s: float = STATUS_INTERVAL_S
+    battery: bool = False
+    battery_drain_per_min: float = 0.5
+    model: str = "NeckEase 2"
+    firmware: str = "1.4.0"
+    serial: str = "NE2-000001"
+
+    def __post_init__(self) -> None:
+        _check_levels(self)
+        _check_temperatures(self)
+        _check_times(self)
+        _check_identity(self)
+
+    def heat_target_c(self, heat: int) -> float:
+        """The pad temperature heat level *heat* drives towards (ambient when off)."""
+        return self.ambient_c if heat == 0 else self.heat_targets_c[heat - 1]
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(f"DeviceConfig: {message}")
+
+
+def _check_levels(config: DeviceConfig) -> None:
+    _require(1 <= config.intensity_levels <= MAX_LEVELS, f"intensity_levels must be 1..{MAX_LEVELS}")
+    _require(0 <= config.heat_levels <= MAX_LEVELS, f"heat_levels must be 0..{MAX_LEVELS}")
+    _require(
+        len(config.heat_targets_c) == config.heat_levels,
+        f"heat_targets_c needs one target per heat level ({config.heat_levels}), got {len(config.heat_targets_c)}",
+    )
+
+
+def _check_temperatures(config: DeviceConfig) -> None:
+    values = (config.ambient_c, config.max_temp_c, *config.heat_targets_c)
+    _require(all(math.isfinite(v) and -40.0 <= v <= 150.0 for v in values), "temperatures must lie in -40..150 °C")
+    _require(config.ambient_c < config.max_temp_c, "ambient_c must be below max_temp_c")
+
+
+def _check_times(config: DeviceConfig) -> None:
+    for name in ("time_constant_s", "watchdog_s", "auto_off_s", "status_interval_s"):
+        value = getattr(config, name)
+        _require(math.isfinite(value) and value > 0, f"{name} must be a positive number of seconds, got {value}")
+    _require(config.watchdog_s <= MAX_WATCHDOG_S, f"watchdog_s must fit HELLO's u16 milliseconds (≤ {MAX_WATCHDOG_S})")
+    drain = config.battery_drain_per_min
+    _require(math.isfinite(drain) and drain >= 0, "battery_drain_per_min must be ≥ 0")
+
+
+def _check_identity(config: DeviceConfig) -> None:
+    for name in ("model", "firmware", "serial"):
+        size = len(getattr(config, name).encode())
+        _require(size <= MAX_INFO_LEN, f"{name} is {size} bytes of UTF-8, at most {MAX_INFO_LEN} fit a GET_INFO answer")

@@ -1,0 +1,134 @@
+"""The simulated massager as an asyncio service: firmware, ticking, faults and endpoints.
+
+:class:`SimulatedDevice` owns one :class:`~simulator.firmware.Firmware` and its
+:class:`~simulator.faults.FaultInjector`. Inside ``async with device:`` a tick task polls
+the firmware every 50 ms of loop time (the watchdog's resolution), while device time comes
+from the injected :class:`~simulator.clock.Clock`. Controllers reach it in process
+(:meth:`open_link`), over a pseudo-terminal (:meth:`serve_pty`) or over TCP (:meth:`serve_tcp`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final, Protocol, Self
+
+from simulator.clock import Clock, LoopClock
+from simulator.config import DeviceConfig
+from simulator.faults import FaultInjector
+from simulator.firmware import DeviceState, Firmware
+from simulator.inprocess import InProcessLink
+from simulator.pty import PtyEndpoint
+from simulator.tcp import TcpEndpoint
+
+#: Poll period in loop seconds: bounds how late the watchdog and auto-off can fire.
+TICK_S: Final = 0.05
+
+
+class _Endpoint(Protocol):
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
+class SimulatedDevice:
+    """A heated neck massager in software. Use as ``async with SimulatedDevice() as device:``."""
+
+    def __init__(
+        self,
+        config: DeviceConfig | None = None,
+        clock: Clock | None = None,
+        *,
+        tick_s: float = TICK_S,
+        seed: int = 0,
+    ) -> None:
+        self.config = config if config is not None else DeviceConfig()
+        self.clock: Clock = clock if clock is not None else LoopClock()
+        self._tick_s = tick_s
+        self._firmware = Firmware(self.config, self.clock.now, _loop_time, on_change=self._notify)
+        self.faults = FaultInjector(self._firmware, seed=seed)
+        self._changed = asyncio.Event()
+        self._ticker: asyncio.Task[None] | None = None
+        self._endpoints: list[_Endpoint] = []
+        self._links: list[InProcessLink] = []
+
+    @property
+    def firmware(self) -> Firmware:
+        return self._firmware
+
+    @property
+    def state(self) -> DeviceState:
+        return self._firmware.state
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start ticking (idempotent)."""
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick(), name="simulated-device-tick")
+
+    async def close(self) -> None:
+        """Stop ticking and close every link and endpoint."""
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        for link in self._links:
+            link.close()
+        self._links.clear()
+        endpoints, self._endpoints = self._endpoints, []
+        for endpoint in endpoints:
+            endpoint.close()
+        for endpoint in endpoints:
+            await endpoint.wait_closed()
+
+    async def wait_for(self, predicate: Callable[[DeviceState], bool], timeout: float) -> DeviceState:
+        """Wait until *predicate* holds for the device state; return that state. Raises TimeoutError."""
+        async with asyncio.timeout(timeout):
+            while not predicate(state := self.state):
+                await self._changed.wait()
+        return state
+
+    def open_link(self, name: str = "inprocess") -> InProcessLink:
+        """A new in-memory, frame-oriented link (no HELLO yet)."""
+        self._links = [link for link in self._links if not link.closed]
+        link = InProcessLink(name, self._firmware, self.faults)
+        self._links.append(link)
+        return link
+
+    async def serve_pty(self) -> PtyEndpoint:
+        """Serve the device on a new pseudo-terminal; open ``endpoint.path`` with pyserial."""
+        endpoint = PtyEndpoint(self._firmware, self.faults)
+        self._endpoints.append(endpoint)
+        return endpoint
+
+    async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> TcpEndpoint:
+        """Serve the device on TCP; ``endpoint.port`` is the bound port."""
+        endpoint = await TcpEndpoint.start(self._firmware, self.faults, host, port)
+        self._endpoints.append(endpoint)
+        return endpoint
+
+    async def _tick(self) -> None:
+        while True:
+            self._firmware.poll()
+            await asyncio.sleep(self._tick_s)
+
+    def _notify(self) -> None:
+        """Wake every :meth:`wait_for`: set the current event and start a fresh one."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+def _loop_time() -> float:
+    """Link time: the running event loop's clock, whatever the device clock does."""
+    return asyncio.get_running_loop().time()

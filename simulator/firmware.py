@@ -1,0 +1,657 @@
+"""The massager's firmware: a pure, synchronous state machine (SPEC.md §7, DESIGN.md §3).
+
+:class:`Firmware` owns the device state and answers frames; it does no I/O and no asyncio.
+Transports hand it the frames they receive (:meth:`Firmware.receive`), and it answers
+through the :class:`Link` the frame arrived on. Something must call :meth:`Firmware.poll`
+regularly to advance the physics, enforce the safety limits and send the periodic STATUS.
+
+Two clocks are injected: device time (thermal model, auto-off, battery) and link time
+(the watchdog), so an accelerated demo still expects a heartbeat every real second.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from firmware_protocol import (
+    SUPPORTED_VERSIONS,
+    Ack,
+    ClearFaults,
+    DeviceMessage,
+    ErrorCode,
+    Fault,
+    FaultEvent,
+    Feature,
+    Frame,
+    FrameError,
+    GetInfo,
+    GetStatus,
+    Goodbye,
+    Heartbeat,
+    Hello,
+    HelloResult,
+    InfoField,
+    InfoResult,
+    Message,
+    MessageError,
+    MotorState,
+    Nack,
+    Request,
+    SetHeat,
+    SetIntensity,
+    Start,
+    Status,
+    StatusFlag,
+    Stop,
+    UnknownType,
+    UnsupportedVersion,
+    decode_message,
+)
+from firmware_protocol.constants import NO_BATTERY
+from firmware_protocol.messages import MESSAGE_TYPES
+from simulator.config import DeviceConfig
+from simulator.thermal import step_temperature
+
+#: Over-temperature may only be cleared once the pad has cooled this far below the limit.
+OVER_TEMPERATURE_HYSTERESIS_C: Final = 3.0
+#: Battery-empty may only be cleared above this charge (percent).
+BATTERY_CLEAR_PERCENT: Final = 5.0
+#: How far past the limit an injected over-temperature heats the pad.
+FORCED_OVERSHOOT_C: Final = 1.0
+#: Faults that keep the motor from starting.
+START_BLOCKERS: Final = Fault.MOTOR_STALL | Fault.BATTERY_EMPTY
+#: Faults that keep the heater from switching on.
+HEAT_BLOCKERS: Final = Fault.OVER_TEMPERATURE
+#: Types 0x80..0xFF flow device → controller (answers and events); a device never executes them.
+DEVICE_TYPE_BIT: Final = 0x80
+#: STATUS carries these as i16 hundredths of a degree and u16 seconds.
+_I16: Final = (-0x8000, 0x7FFF)
+_U16_MAX: Final = 0xFFFF
+
+
+class Link(Protocol):
+    """One connection to the device, as the firmware sees it. ``send_frame`` must not block."""
+
+    @property
+    def name(self) -> str: ...
+
+    def send_frame(self, frame: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A snapshot of the device: what a STATUS reports, plus ownership and traffic counters."""
+
+    state: MotorState
+    intensity: int
+    heat: int
+    pad_temp_c: float
+    faults: Fault
+    owner: int | None
+    battery: int | None
+    run_seconds: float
+    links: int = 0
+    frames_received: int = 0
+    frames_sent: int = 0
+    frames_dropped: int = 0
+    nacks_sent: int = 0
+    duplicates: int = 0
+    requests_executed: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.state is MotorState.RUNNING
+
+    @property
+    def owned(self) -> bool:
+        return self.owner is not None
+
+
+@dataclass
+class _Counters:
+    frames_received: int = 0
+    frames_sent: int = 0
+    frames_dropped: int = 0
+    nacks_sent: int = 0
+    duplicates: int = 0
+    requests_executed: int = 0
+
+
+@dataclass
+class _LinkState:
+    """Per-connection memory: the HELLO session and the last request with its answer."""
+
+    controller_id: int | None = None
+    last_request: bytes | None = None
+    last_answer: bytes | None = None
+
+    def end_session(self) -> None:
+        self.controller_id = None
+        self.forget()
+
+    def forget(self) -> None:
+        self.last_request = None
+        self.last_answer = None
+
+
+@dataclass
+class _Injected:
+    """Device faults switched on from outside (see :class:`simulator.faults.FaultInjector`)."""
+
+    stall: bool = False
+    refusal: ErrorCode | None = None
+    overheat: bool = False
+
+
+@dataclass
+class _Physics:
+    motor: MotorState = MotorState.IDLE
+    intensity: int = 1
+    heat: int = 0
+    pad_temp_c: float = 0.0
+    run_s: float = 0.0
+    battery: float | None = None
+    faults: Fault = Fault.NONE
+
+
+class _Refused(Exception):
+    """Raised inside a request handler to answer with a NACK."""
+
+    def __init__(self, code: ErrorCode, detail: int = 0) -> None:
+        super().__init__(code.name)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class _Ownership:
+    controller_id: int | None = None
+    link: Link | None = None
+    deadline: float | None = None
+    epoch: int = 0
+
+
+@dataclass
+class _Schedule:
+    last_time: float | None = None
+    next_status: float = math.inf
+    status_key: tuple[object, ...] = ()
+    event_seq: int = 0
+    pending: list[DeviceMessage] = field(default_factory=list)
+
+
+class Firmware:
+    """The device's state machine. Every public method returns promptly and never raises on input."""
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        clock: Callable[[], float],
+        link_clock: Callable[[], float],
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._link_clock = link_clock
+        self._on_change = on_change
+        self._links: dict[Link, _LinkState] = {}
+        self._physics = _Physics(pad_temp_c=config.ambient_c, battery=100.0 if config.battery else None)
+        self._owner = _Ownership()
+        self._injected = _Injected()
+        self._schedule = _Schedule()
+        self._counters = _Counters()
+        self._schedule.status_key = self._status_key()
+
+    # --- links -----------------------------------------------------------------------------
+
+    def attach(self, link: Link) -> None:
+        """Start talking to *link*: it may send requests; it gets events only after HELLO."""
+        self._links.setdefault(link, _LinkState())
+        self._changed()
+
+    def detach(self, link: Link) -> None:
+        """Forget *link*. Ownership survives: the watchdog or a reconnect of the same controller ends it."""
+        self._links.pop(link, None)
+        if self._owner.link is link:
+            self._owner.link = None
+        self._changed()
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        return tuple(self._links)
+
+    # --- input -----------------------------------------------------------------------------
+
+    def receive(self, link: Link, data: bytes) -> None:
+        """Handle one frame's bytes from *link*, answering on *link*. Invalid frames are dropped."""
+        state = self._links.setdefault(link, _LinkState())
+        self._advance()
+        try:
+            frame = Frame.loads(data)
+        except UnsupportedVersion as exc:
+            self._nack_version(link, exc)
+        except FrameError:
+            self._counters.frames_dropped += 1
+        else:
+            self._on_frame(link, state, frame, bytes(data))
+        self._settle()
+        self._changed()
+
+    def frame_error(self, link: Link, error: FrameError) -> None:
+        """A stream decoder on *link* rejected a packet: answer it if the header can be trusted."""
+        self._links.setdefault(link, _LinkState())
+        if isinstance(error, UnsupportedVersion):
+            self._nack_version(link, error)
+        else:
+            self._counters.frames_dropped += 1
+        self._changed()
+
+    def poll(self) -> None:
+        """Advance the physics to now, enforce the safety limits, send STATUS when due."""
+        now = self._advance()
+        self._apply_forced_overheat()
+        self._check_watchdog()
+        self._check_over_temperature()
+        self._check_stall()
+        self._check_battery()
+        self._check_auto_off()
+        self._settle()
+        self._send_periodic_status(now)
+        self._changed()
+
+    # --- observation -----------------------------------------------------------------------
+
+    @property
+    def state(self) -> DeviceState:
+        p, c = self._physics, self._counters
+        return DeviceState(
+            state=p.motor,
+            intensity=p.intensity,
+            heat=p.heat,
+            pad_temp_c=p.pad_temp_c,
+            faults=p.faults,
+            owner=self._owner.controller_id,
+            battery=self._battery_percent(),
+            run_seconds=p.run_s,
+            links=len(self._links),
+            frames_received=c.frames_received,
+            frames_sent=c.frames_sent,
+            frames_dropped=c.frames_dropped,
+            nacks_sent=c.nacks_sent,
+            duplicates=c.duplicates,
+            requests_executed=c.requests_executed,
+        )
+
+    def status(self) -> Status:
+        """The STATUS message describing the device right now."""
+        p = self._physics
+        battery = self._battery_percent()
+        return Status(
+            state=p.motor,
+            intensity=p.intensity,
+            heat=p.heat,
+            pad_temp_centi_c=min(max(round(p.pad_temp_c * 100), _I16[0]), _I16[1]),
+            faults=p.faults,
+            battery=NO_BATTERY if battery is None else battery,
+            flags=StatusFlag.OWNED if self._owner.controller_id is not None else StatusFlag.NONE,
+            run_seconds=min(int(p.run_s), _U16_MAX),
+        )
+
+    # --- injected device faults -------------------------------------------------------------
+
+    def inject_stall(self, stalled: bool) -> None:
+        """Block (or free) the motor; a running motor stalls at the next poll."""
+        self._injected.stall = stalled
+        self._changed()
+
+    def inject_refusal(self, code: ErrorCode | None) -> None:
+        """NACK every request but STOP with *code* (None: answer normally again)."""
+        self._injected.refusal = code
+        self._changed()
+
+    def inject_over_temperature(self) -> None:
+        """Make the pad overshoot the temperature limit at the next poll."""
+        self._injected.overheat = True
+        self._changed()
+
+    def set_battery(self, percent: float) -> None:
+        """Set the battery charge (0..100); empty trips BATTERY_EMPTY at the next poll."""
+        if self._physics.battery is None:
+            raise RuntimeError("this device has no battery (DeviceConfig.battery is False)")
+        self._physics.battery = min(max(percent, 0.0), 100.0)
+        self._changed()
+
+    @property
+    def stall_injected(self) -> bool:
+        return self._injected.stall
+
+    # --- frames ------------------------------------------------------------------------------
+
+    def _on_frame(self, link: Link, state: _LinkState, frame: Frame, data: bytes) -> None:
+        self._counters.frames_received += 1
+        if self._owner.link is link:
+            self._feed_watchdog()
+        if data == state.last_request and state.last_answer is not None:
+            self._counters.duplicates += 1
+            self._send(link, state.last_answer)
+            return
+        answer = self._answer(link, state, frame)
+        state.last_request, state.last_answer = data, answer
+        self._send(link, answer)
+
+    def _answer(self, link: Link, state: _LinkState, frame: Frame) -> bytes:
+        try:
+            message = _decode_request(frame)
+            data = self._execute(link, state, message)
+        except MessageError as exc:
+            code = exc.code or ErrorCode.BAD_VALUE
+            return self._nack(frame.msg_type, frame.seq, code, _error_detail(frame, code))
+        except _Refused as refusal:
+            return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail)
+        self._counters.requests_executed += 1
+        return bytes(Ack(message.TYPE, data).to_frame(frame.seq))
+
+    def _nack(self, msg_type: int, seq: int, code: ErrorCode, detail: int = 0) -> bytes:
+        self._counters.nacks_sent += 1
+        return bytes(Nack(msg_type, code, detail).to_frame(seq))
+
+    def _nack_version(self, link: Link, error: UnsupportedVersion) -> None:
+        self._counters.frames_received += 1
+        self._send(link, self._nack(error.msg_type, error.seq, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS)))
+
+    def _send(self, link: Link, frame: bytes) -> None:
+        self._counters.frames_sent += 1
+        link.send_frame(frame)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _execute(self, link: Link, state: _LinkState, message: Request) -> bytes:
+        if self._injected.refusal is not None and not isinstance(message, Stop):
+            raise _Refused(self._injected.refusal)
+        match message:
+            case Hello():
+                return self._hello(link, state, message)
+            case Goodbye():
+                self._goodbye(link, state)
+            case GetInfo():
+                return self._info(message.info)
+            case GetStatus():
+                return self.status().payload()
+            case Start():
+                self._start(link, state, message.level)
+            case Stop():
+                self._stop_outputs()
+            case SetIntensity():
+                self._set_intensity(link, state, message.level)
+            case SetHeat():
+                self._set_heat(link, state, message.level)
+            case ClearFaults():
+                self._clear_faults(link, state, message.faults)
+            case Heartbeat():
+                pass
+        return b""
+
+    def _hello(self, link: Link, state: _LinkState, hello: Hello) -> bytes:
+        version = _negotiate(hello.min_version, hello.max_version)
+        owner = self._owner
+        if owner.controller_id is not None and owner.controller_id != hello.controller_id:
+            raise _Refused(ErrorCode.NOT_OWNER)
+        self._end_other_session(link)
+        owner.controller_id, owner.link = hello.controller_id, link
+        owner.epoch += 1
+        state.controller_id = hello.controller_id
+        self._feed_watchdog()
+        return self._hello_result(version).to_bytes()
+
+    def _hello_result(self, version: int) -> HelloResult:
+        cfg = self.config
+        features = Feature.HEAT if cfg.heat_levels > 0 else Feature.NONE
+        if cfg.battery:
+            features |= Feature.BATTERY
+        watchdog_ms = round(cfg.watchdog_s * 1000)
+        return HelloResult(version, cfg.intensity_levels, cfg.heat_levels, features, watchdog_ms)
+
+    def _end_other_session(self, link: Link) -> None:
+        """The owner reconnected on *link*: its previous link no longer speaks for it."""
+        previous = self._owner.link
+        if previous is not None and previous is not link and previous in self._links:
+            self._links[previous].end_session()
+
+    def _goodbye(self, link: Link, state: _LinkState) -> None:
+        if self._owner.link is not link:
+            return
+        self._stop_outputs()
+        self._release_ownership()
+        state.end_session()
+
+    def _info(self, info: InfoField) -> bytes:
+        cfg = self.config
+        texts = {InfoField.MODEL: cfg.model, InfoField.FIRMWARE: cfg.firmware, InfoField.SERIAL: cfg.serial}
+        return InfoResult(info, texts[info]).to_bytes()
+
+    def _start(self, link: Link, state: _LinkState, level: int) -> None:
+        self._require_control(link, state)
+        _require_range(level, 1, self.config.intensity_levels)
+        _require_clear(self._physics.faults & START_BLOCKERS)
+        p = self._physics
+        if p.motor is MotorState.IDLE:
+            p.motor, p.run_s = MotorState.RUNNING, 0.0
+        p.intensity = level
+
+    def _set_intensity(self, link: Link, state: _LinkState, level: int) -> None:
+        self._require_control(link, state)
+        _require_range(level, 1, self.config.intensity_levels)
+        self._physics.intensity = level
+
+    def _set_heat(self, link: Link, state: _LinkState, level: int) -> None:
+        self._require_control(link, state)
+        _require_range(level, 0, self.config.heat_levels)
+        if level > 0:
+            _require_clear(self._physics.faults & HEAT_BLOCKERS)
+        self._physics.heat = level
+
+    def _clear_faults(self, link: Link, state: _LinkState, mask: Fault) -> None:
+        self._require_control(link, state)
+        cleared = mask & self._physics.faults & self._clearable()
+        self._physics.faults &= ~cleared
+        for fault in Fault:
+            if fault and fault & cleared:
+                self._schedule.pending.append(FaultEvent(fault, active=False, detail=self._fault_detail(fault)))
+
+    def _clearable(self) -> Fault:
+        """Latched faults whose cause is gone."""
+        clearable = Fault.LINK_LOST | Fault.AUTO_OFF
+        p = self._physics
+        if p.pad_temp_c < self.config.max_temp_c - OVER_TEMPERATURE_HYSTERESIS_C:
+            clearable |= Fault.OVER_TEMPERATURE
+        if not self._injected.stall:
+            clearable |= Fault.MOTOR_STALL
+        if p.battery is None or p.battery > BATTERY_CLEAR_PERCENT:
+            clearable |= Fault.BATTERY_EMPTY
+        return clearable
+
+    def _require_control(self, link: Link, state: _LinkState) -> None:
+        if state.controller_id is None:
+            raise _Refused(ErrorCode.HELLO_REQUIRED)
+        if self._owner.link is not link:
+            raise _Refused(ErrorCode.NOT_OWNER)
+
+    # --- outputs, ownership, faults ----------------------------------------------------------
+
+    def _stop_outputs(self) -> None:
+        p = self._physics
+        p.motor, p.heat, p.run_s = MotorState.IDLE, 0, 0.0
+
+    def _release_ownership(self) -> None:
+        self._owner.controller_id = None
+        self._owner.link = None
+        self._owner.deadline = None
+
+    def _feed_watchdog(self) -> None:
+        self._owner.deadline = self._link_clock() + self.config.watchdog_s
+
+    def _latch(self, fault: Fault, detail: int = 0) -> None:
+        """Latch *fault*; a fault already latched is not raised again (no new FAULT event)."""
+        if not self._physics.faults & fault:
+            self._physics.faults |= fault
+            self._schedule.pending.append(FaultEvent(fault, active=True, detail=detail))
+
+    def _fault_detail(self, fault: Fault) -> int:
+        """A FAULT event's detail: the pad's whole °C for over-temperature, else 0."""
+        if fault is Fault.OVER_TEMPERATURE:
+            return min(max(math.floor(self._physics.pad_temp_c), 0), 0xFF)
+        return 0
+
+    # --- physics and limits --------------------------------------------------------------------
+
+    def _advance(self) -> float:
+        """Bring the physics up to the device clock's now; return now."""
+        now = self._clock()
+        last = self._schedule.last_time
+        if last is None:
+            self._schedule.last_time = now
+            self._schedule.next_status = now + self.config.status_interval_s
+            return now
+        dt = max(0.0, now - last)
+        self._schedule.last_time = max(now, last)
+        self._step_physics(dt)
+        return self._schedule.last_time
+
+    def _step_physics(self, dt: float) -> None:
+        p, cfg = self._physics, self.config
+        p.pad_temp_c = step_temperature(p.pad_temp_c, cfg.heat_target_c(p.heat), dt, cfg.time_constant_s)
+        if p.motor is MotorState.RUNNING:
+            p.run_s += dt
+            if p.battery is not None:
+                p.battery = max(0.0, p.battery - cfg.battery_drain_per_min * dt / 60)
+
+    def _apply_forced_overheat(self) -> None:
+        if self._injected.overheat:
+            self._injected.overheat = False
+            limit = self.config.max_temp_c + FORCED_OVERSHOOT_C
+            self._physics.pad_temp_c = max(self._physics.pad_temp_c, limit)
+
+    def _check_watchdog(self) -> None:
+        deadline = self._owner.deadline
+        if self._owner.controller_id is None or deadline is None or self._link_clock() < deadline:
+            return
+        previous = self._owner.link
+        self._stop_outputs()
+        self._latch(Fault.LINK_LOST)
+        self._release_ownership()
+        if previous is not None and previous in self._links:
+            self._links[previous].forget()
+
+    def _check_over_temperature(self) -> None:
+        p = self._physics
+        if p.pad_temp_c > self.config.max_temp_c and not p.faults & Fault.OVER_TEMPERATURE:
+            p.heat = 0
+            self._latch(Fault.OVER_TEMPERATURE, self._fault_detail(Fault.OVER_TEMPERATURE))
+
+    def _check_stall(self) -> None:
+        if self._injected.stall and self._physics.motor is MotorState.RUNNING:
+            self._stop_motor()
+            self._latch(Fault.MOTOR_STALL)
+
+    def _check_battery(self) -> None:
+        p = self._physics
+        if p.battery is not None and p.battery <= 0 and not p.faults & Fault.BATTERY_EMPTY:
+            self._stop_outputs()
+            self._latch(Fault.BATTERY_EMPTY)
+
+    def _check_auto_off(self) -> None:
+        p = self._physics
+        if p.motor is MotorState.RUNNING and p.run_s >= self.config.auto_off_s:
+            self._stop_outputs()
+            self._latch(Fault.AUTO_OFF)
+
+    def _stop_motor(self) -> None:
+        self._physics.motor, self._physics.run_s = MotorState.IDLE, 0.0
+
+    def _battery_percent(self) -> int | None:
+        level = self._physics.battery
+        return None if level is None else min(math.ceil(level), 100)
+
+    # --- events --------------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Send queued FAULT events, then a STATUS if anything reportable changed."""
+        pending, self._schedule.pending = self._schedule.pending, []
+        for event in pending:
+            self._broadcast(event)
+        key = self._status_key()
+        if key != self._schedule.status_key:
+            self._schedule.status_key = key
+            self._broadcast(self.status())
+            self._schedule.next_status = self._now() + self.config.status_interval_s
+
+    def _send_periodic_status(self, now: float) -> None:
+        schedule = self._schedule
+        if now < schedule.next_status:
+            return
+        self._broadcast(self.status())
+        schedule.next_status += self.config.status_interval_s
+        if schedule.next_status <= now:
+            schedule.next_status = now + self.config.status_interval_s
+
+    def _status_key(self) -> tuple[object, ...]:
+        p, owner = self._physics, self._owner
+        return (p.motor, p.intensity, p.heat, p.faults, owner.controller_id is not None, owner.epoch)
+
+    def _broadcast(self, message: DeviceMessage) -> None:
+        subscribers = [link for link, state in self._links.items() if state.controller_id is not None]
+        if not subscribers:
+            return
+        frame = bytes(message.to_frame(self._schedule.event_seq))
+        self._schedule.event_seq = (self._schedule.event_seq + 1) & 0xFF
+        for link in subscribers:
+            self._send(link, frame)
+
+    def _now(self) -> float:
+        last = self._schedule.last_time
+        return self._clock() if last is None else last
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+
+def _decode_request(frame: Frame) -> Request:
+    if frame.msg_type & DEVICE_TYPE_BIT:
+        raise UnknownType(f"message type 0x{frame.msg_type:02X} flows device → controller, not a request")
+    message: Message = decode_message(frame)
+    if not isinstance(message, Request):
+        raise UnknownType(f"message type 0x{frame.msg_type:02X} is not a request")
+    return message
+
+
+def _error_detail(frame: Frame, code: ErrorCode) -> int:
+    """NACK detail for a message error: the expected payload length, or the undefined value."""
+    if code is ErrorCode.BAD_LENGTH:
+        kind = MESSAGE_TYPES.get(frame.msg_type)
+        layout = getattr(kind, "LAYOUT", None)
+        return layout.size if isinstance(layout, struct.Struct) else 0
+    if code is ErrorCode.BAD_VALUE and frame.payload:
+        return frame.payload[0]
+    return 0
+
+
+def _negotiate(lowest: int, highest: int) -> int:
+    usable = [v for v in SUPPORTED_VERSIONS if lowest <= v <= highest]
+    if not usable:
+        raise _Refused(ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))
+    return max(usable)
+
+
+def _require_range(value: int, lowest: int, highest: int) -> None:
+    if not lowest <= value <= highest:
+        raise _Refused(ErrorCode.OUT_OF_RANGE, highest)
+
+
+def _require_clear(blocking: Fault) -> None:
+    if blocking:
+        raise _Refused(ErrorCode.FAULT_ACTIVE, int(blocking))

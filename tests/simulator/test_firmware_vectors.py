@@ -1,0 +1,86 @@
+"""The firmware's parser against every frame vector of firmware_protocol/vectors (SPEC.md §10).
+
+Valid requests are answered (ACK or NACK) with their sequence number; valid device →
+controller messages get NACK UNKNOWN_TYPE; undecodable frames are dropped silently; the
+rest get the NACK their error names.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_protocol import Ack, ErrorCode, Frame, MsgType, Nack, Request, decode_message
+from firmware_protocol.vectors import FrameVector, load_frame_vectors
+from simulator.testing import Bench
+
+VECTORS = load_frame_vectors()
+
+#: Errors after which the header cannot be trusted: the device stays silent.
+SILENT = {"truncated", "oversize", "bad_length", "bad_crc"}
+#: The NACK code for each error whose header can be trusted.
+NACKED = {
+    "unsupported_version": ErrorCode.UNSUPPORTED_VERSION,
+    "unknown_type": ErrorCode.UNKNOWN_TYPE,
+    "bad_payload": ErrorCode.BAD_LENGTH,
+    "bad_value": ErrorCode.BAD_VALUE,
+}
+
+
+def answers(vector: FrameVector) -> list[tuple[int, Ack | Nack]]:
+    bench = Bench()
+    link = bench.link()
+    bench.firmware.receive(link, vector.data)
+    return [(seq, m) for seq, m in link.take() if isinstance(m, Ack | Nack)]
+
+
+def expected_code(vector: FrameVector) -> ErrorCode:
+    assert vector.error is not None and vector.msg_type is not None
+    if vector.msg_type & 0x80:
+        return ErrorCode.UNKNOWN_TYPE  # a device never executes its own message types
+    return NACKED[vector.error]
+
+
+def test_there_are_vectors() -> None:
+    assert len(VECTORS) > 50
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.valid], ids=lambda v: v.name)
+def test_valid_frames_are_answered_with_their_seq(vector: FrameVector) -> None:
+    [(seq, answer)] = answers(vector)
+    assert seq == vector.seq and answer.request == vector.msg_type
+    if not isinstance(decode_message(Frame.loads(vector.data)), Request):
+        assert answer == Nack(vector.msg_type, ErrorCode.UNKNOWN_TYPE)
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.error in SILENT], ids=lambda v: v.name)
+def test_undecodable_frames_get_no_answer(vector: FrameVector) -> None:
+    assert answers(vector) == []
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.error in NACKED], ids=lambda v: v.name)
+def test_attributable_errors_get_their_nack(vector: FrameVector) -> None:
+    [(seq, answer)] = answers(vector)
+    assert seq == vector.seq
+    assert isinstance(answer, Nack) and answer.request == vector.msg_type
+    assert answer.code is expected_code(vector)
+
+
+def test_every_vector_is_classified() -> None:
+    unknown = {v.error for v in VECTORS if not v.valid} - SILENT - set(NACKED)
+    assert not unknown
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("get_info_model", Ack(MsgType.GET_INFO, b"\x01NeckEase 2")),
+        ("stop_seq_255", Ack(MsgType.STOP)),
+        ("set_intensity_out_of_range", Nack(MsgType.SET_INTENSITY, ErrorCode.HELLO_REQUIRED)),
+        ("unsupported_version_2", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, 1)),
+        ("bad_payload_start_empty", Nack(MsgType.START, ErrorCode.BAD_LENGTH, 1)),
+        ("bad_value_get_info_field_4", Nack(MsgType.GET_INFO, ErrorCode.BAD_VALUE, 4)),
+    ],
+)
+def test_selected_answers_in_full(name: str, expected: Ack | Nack) -> None:
+    [vector] = [v for v in VECTORS if v.name == name]
+    assert answers(vector) == [(vector.seq, expected)]
