@@ -1,0 +1,7 @@
+"""``python -m medctl``: the same as the ``medctl`` command."""
+
+import sys
+
+from medctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""The ``medctl`` command line.
+
+Every failure a person can cause or meet (a missing port, a silent device, an
+out-of-range level, a damaged history file) ends in one line on stderr and a
+non-zero exit code, never a traceback. With no command, ``medctl`` runs a
+guided session on the configured device, or on the built-in simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from medctl import __version__
+from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_option, add_device_option
+from medctl.errors import MedctlError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not hasattr(args, "run"):
+        args = parser.parse_args([*(argv or sys.argv[1:]), "session"])
+    try:
+        code: int = asyncio.run(args.run(args))
+        return code
+    except BrokenPipeError:
+        # the reader went away (``medctl history --json | head``): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("medctl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        parser.exit(2, f"medctl: error: {exc}\n")
+    except MedctlError as exc:
+        print(f"medctl: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from medctl.cli import history, session, simulate, status
+
+    parser = argparse.ArgumentParser(
+        prog="medctl",
+        description="Drive a heated neck massager over BLE or serial, and guide a safe session. "
+        "With no command: a guided session (on the built-in simulator unless --device is given).",
+    )
+    parser.add_argument("--version", action="version", version=f"medctl {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details to stderr")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in (session, status, history, simulate):
+        module.register(sub)
+    return parser
+
+
+__all__ = ["add_db_option", "add_device_option", "build_parser", "main"]

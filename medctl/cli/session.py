@@ -1,0 +1,260 @@
+"""``medctl session``: a guided session without the TUI.
+
+Safety questions (or ``--safety-file``), then a live progress line with phase,
+time left, intensity, heat and pad temperature; single keys to act; Ctrl-C
+stops the device at once and records the session. The exit code says how it
+ended (see :mod:`medctl.cli.common`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from medctl.cli.common import (
+    EXIT_DEVICE_FAULT,
+    EXIT_ENDED_BY_RULE,
+    EXIT_LINK_LOST,
+    EXIT_NOT_SAFE,
+    EXIT_OK,
+    EXIT_STOPPED,
+    UsageError,
+    add_db_option,
+    add_device_option,
+    clock_text,
+)
+from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
+from medctl.connection import connect
+from medctl.errors import MedctlError
+from medctl.history import Feedback, HistoryStore, default_db_path
+from medctl.session import (
+    QUESTIONS,
+    SAFETY_TIPS,
+    EndReason,
+    FrequencyOverrideRequired,
+    RuleViolation,
+    SafetyCheck,
+    Session,
+    SessionPlan,
+    SessionUpdate,
+)
+
+EXIT_BY_REASON: Final = {
+    EndReason.COMPLETED: EXIT_OK,
+    EndReason.STOPPED: EXIT_STOPPED,
+    EndReason.TOO_MUCH: EXIT_ENDED_BY_RULE,
+    EndReason.PAUSE_TIMEOUT: EXIT_ENDED_BY_RULE,
+    EndReason.FAULT: EXIT_DEVICE_FAULT,
+    EndReason.BATTERY_EMPTY: EXIT_DEVICE_FAULT,
+    EndReason.LINK_LOST: EXIT_LINK_LOST,
+    EndReason.ERROR: EXIT_DEVICE_FAULT,
+}
+
+KEYS_HELP: Final = "keys: + increase  - decrease  t too much  h heat up  c heat down  p pause/resume  space/s stop"
+#: Without a terminal, a progress line is printed this often (session time).
+PLAIN_PROGRESS_EVERY_S: Final = 30.0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("session", help="run a guided session (the default command)")
+    add_device_option(parser)
+    parser.add_argument("--minutes", type=float, default=5.0, help="5 to 10 minutes of massage (default 5)")
+    parser.add_argument("--heat", action="store_true", help="use heat (starts at level 1)")
+    parser.add_argument("--target", type=int, metavar="N", help="climb gradually to intensity N after warm-up")
+    parser.add_argument("--safety-file", type=Path, metavar="FILE", help="JSON answers to the safety questions")
+    parser.add_argument(
+        "--override-frequency", metavar="REASON", help="go ahead despite frequency advice (recorded with REASON)"
+    )
+    parser.add_argument("--no-feedback", action="store_true", help="do not ask for feedback afterwards")
+    add_db_option(parser)
+    parser.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    try:
+        plan = SessionPlan(minutes=args.minutes, heat=args.heat, target_intensity=args.target)
+    except RuleViolation as exc:
+        raise UsageError(str(exc)) from exc
+    safety = load_safety(args.safety_file)
+    decision = safety.decision()
+    if not decision.allowed:
+        print(decision.message, file=sys.stderr)
+        return EXIT_NOT_SAFE
+    out = sys.stdout
+    with HistoryStore(args.db or default_db_path()) as history:
+        if args.device.startswith("sim://"):
+            print("Using the built-in simulator (no massager named: --device URL).", file=out)
+        async with connect(args.device) as massager:
+            try:
+                session = massager.session(
+                    plan, safety=safety, history=history, override_frequency=args.override_frequency
+                )
+                async with session:
+                    await _drive(session, out)
+            except FrequencyOverrideRequired as exc:
+                print(f"medctl: {exc}", file=sys.stderr)
+                print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
+                return EXIT_NOT_SAFE
+        summary = session.record
+        _print_summary(summary.end_reason, session, out)
+        if summary.session_id is not None and sys.stdin.isatty() and not args.no_feedback:
+            history.add_feedback(summary.session_id, ask_feedback())
+            print("Feedback saved. Thank you.", file=out)
+    return EXIT_BY_REASON[summary.end_reason]
+
+
+def load_safety(path: Path | None) -> SafetyCheck:
+    """From ``--safety-file`` or, on a terminal, by asking each question."""
+    if path is not None:
+        try:
+            answers = json.loads(path.read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read safety file {path}: {exc.strerror or exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"safety file {path} is not valid JSON: {exc}") from exc
+        if not isinstance(answers, dict):
+            raise UsageError(f"safety file {path} must hold one JSON object of true/false answers")
+        try:
+            return SafetyCheck.from_answers(answers)
+        except ValueError as exc:
+            raise UsageError(f"safety file {path}: {exc}") from exc
+    if not sys.stdin.isatty():
+        raise UsageError("answer the safety questions in a terminal, or pass --safety-file FILE")
+    print("Before the first start, a short safety check (the massager stays off):")
+    given: dict[str, Any] = {}
+    for question in QUESTIONS:
+        if question.field == "provider_agreed" and not given.get("underlying_condition"):
+            given[question.field] = False
+            continue
+        given[question.field] = ask_yes_no(question.text)
+    return SafetyCheck.from_answers(given)
+
+
+def ask_feedback() -> Feedback:
+    print("How was it?")
+    relief = ask_int("Relief, from 0 (none) to 10", 0, 10)
+    soreness = ask_choice("Soreness compared with before", ("better", "same", "worse"))
+    sharp = ask_yes_no("Any sharp pain?")
+    return Feedback(relief=relief, soreness=soreness, sharp_pain=sharp)  # type: ignore[arg-type]
+
+
+async def _drive(session: Session, out: TextIO) -> None:
+    """Show progress and turn keys into actions until the session ends."""
+    loop = asyncio.get_running_loop()
+    actions: asyncio.Queue[str] = asyncio.Queue()
+    loop.add_signal_handler(signal.SIGINT, actions.put_nowait, "stop")
+    try:
+        with keypresses(lambda key: actions.put_nowait(_ACTION_KEYS.get(key, ""))) as interactive:
+            print("Tips: " + " ".join(SAFETY_TIPS[3:]), file=out)
+            if interactive:
+                print(KEYS_HELP, file=out)
+            view = _ProgressView(out, live=interactive and out.isatty())
+            worker = asyncio.create_task(_act(session, actions, view))
+            try:
+                async for update in session.updates():
+                    view.show(update)
+            finally:
+                worker.cancel()
+                view.close()
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+_ACTION_KEYS: Final = {
+    "+": "increase",
+    "=": "increase",
+    "-": "decrease",
+    "t": "too_much",
+    "h": "heat_up",
+    "c": "heat_down",
+    "p": "pause",
+    " ": "stop",
+    "s": "stop",
+    "q": "stop",
+    "\x1b": "stop",
+}
+
+
+async def _act(session: Session, actions: asyncio.Queue[str], view: _ProgressView) -> None:
+    while True:
+        action = await actions.get()
+        try:
+            if action == "stop":
+                await session.stop()
+            elif action == "increase":
+                await session.increase()
+            elif action == "decrease":
+                await session.decrease()
+            elif action == "too_much":
+                await session.too_much()
+            elif action == "heat_up":
+                await session.set_heat(session.heat + 1)
+            elif action == "heat_down":
+                await session.set_heat(max(0, session.heat - 1))
+            elif action == "pause":
+                await (session.resume() if session.phase.value in ("paused", "interrupted") else session.pause())
+        except RuleViolation as refusal:
+            view.say(f"not now ({refusal.rule}): {refusal}")
+        except MedctlError as exc:
+            view.say(f"error: {exc}")
+
+
+class _ProgressView:
+    """One redrawn line on a terminal; occasional plain lines otherwise."""
+
+    def __init__(self, out: TextIO, *, live: bool) -> None:
+        self._out = out
+        self._live = live
+        self._last_phase: str | None = None
+        self._last_plain_s = -PLAIN_PROGRESS_EVERY_S
+        self._last_notice: str | None = None
+
+    def show(self, update: SessionUpdate) -> None:
+        if update.notice and update.notice != self._last_notice:
+            self._last_notice = update.notice
+            self.say(update.notice)
+        line = format_progress(update)
+        if self._live:
+            self._out.write("\r\x1b[2K" + line)
+            self._out.flush()
+            return
+        if update.phase.value != self._last_phase or update.massage_s - self._last_plain_s >= PLAIN_PROGRESS_EVERY_S:
+            self._last_phase = update.phase.value
+            self._last_plain_s = update.massage_s
+            print(line, file=self._out, flush=True)
+
+    def say(self, text: str) -> None:
+        prefix = "\r\x1b[2K" if self._live else ""
+        print(f"{prefix}{text}", file=self._out, flush=True)
+
+    def close(self) -> None:
+        if self._live:
+            print(file=self._out)
+
+
+def format_progress(update: SessionUpdate, width: int = 20) -> str:
+    filled = round(update.progress * width)
+    bar = "█" * filled + "░" * (width - filled)
+    temp = "--.-" if update.pad_temp_c is None else f"{update.pad_temp_c:4.1f}"
+    return (
+        f"[{update.phase_text}] {bar} {clock_text(update.time_left_s)} left | "
+        f"intensity {update.intensity} | heat {update.heat} | pad {temp} °C | {update.next_action}"
+    )
+
+
+def _print_summary(reason: EndReason, session: Session, out: TextIO) -> None:
+    record = session.record
+    print(
+        f"Session {reason.value.replace('_', ' ')}: {clock_text(record.massage_s)} of massage, "
+        f"highest intensity {record.max_intensity}.",
+        file=out,
+    )
+    if record.advice:
+        print(record.advice, file=out)
+    if record.session_id is not None:
+        print(f"Recorded as session {record.session_id} (medctl history).", file=out)

@@ -1,0 +1,534 @@
+"""The device client: one massager over one transport, speaking firmware_protocol.
+
+It matches answers to requests by sequence number, retries a timed-out request
+with the same sequence number (the device de-duplicates, so nothing happens
+twice), keeps the link alive with heartbeats, coalesces intensity and heat
+changes, and sends STOP ahead of everything else. Status and fault events
+reach subscribers through bounded, latest-wins queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from firmware_protocol import (
+    SUPPORTED_VERSIONS,
+    Ack,
+    ClearFaults,
+    ErrorCode,
+    Fault,
+    FaultEvent,
+    GetInfo,
+    GetStatus,
+    Goodbye,
+    Heartbeat,
+    Hello,
+    HelloResult,
+    InfoField,
+    InfoResult,
+    MessageError,
+    MsgType,
+    Nack,
+    ProtocolError,
+    Request,
+    SetHeat,
+    SetIntensity,
+    Start,
+    Status,
+    Stop,
+    decode_message,
+    encode_message,
+)
+from firmware_protocol.messages import ALL_FAULTS
+from medctl.clock import Clock, LoopClock
+from medctl.coalesce import CoalescingSlot
+from medctl.errors import (
+    CommandCancelled,
+    ConnectionLost,
+    DeviceTimeout,
+    MedctlError,
+    OutOfRange,
+    ProtocolMismatch,
+    refusal,
+)
+from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
+from medctl.transport.base import Transport
+
+if TYPE_CHECKING:
+    from medctl.history import HistoryStore
+    from medctl.session import SafetyCheck, Session, SessionPlan
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Per-attempt answer wait. A pseudo-terminal answers in ~1 ms, BLE in tens of ms.
+REQUEST_TIMEOUT_S = 0.5
+#: Retries after the first attempt: 1 + 3 attempts = 2 s, inside the device's 3 s watchdog.
+REQUEST_RETRIES = 3
+#: STOP is retried faster and longer: it is the one command that must get through.
+STOP_TIMEOUT_S = 0.2
+STOP_RETRIES = 9
+#: Send something at least this often so the device's watchdog never fires on a healthy link.
+HEARTBEAT_INTERVAL_S = 1.0
+#: Status subscribers keep at most this many unread updates; older ones are dropped.
+SUBSCRIBER_QUEUE = 32
+
+T = TypeVar("T")
+StatusListener = Callable[[DeviceStatus], None]
+FaultListener = Callable[[FaultEvent], None]
+
+
+@dataclass
+class _Pending:
+    request: MsgType
+    future: asyncio.Future[Ack | Nack]
+
+
+class DeviceClient:
+    """A connected massager. Prefer :func:`medctl.connect`, which always stops the device on exit."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        controller_id: int | None = None,
+        request_timeout: float = REQUEST_TIMEOUT_S,
+        retries: int = REQUEST_RETRIES,
+        heartbeat_interval: float | None = HEARTBEAT_INTERVAL_S,
+        versions: range = SUPPORTED_VERSIONS,
+        address: str = "",
+        clock: Clock | None = None,
+    ) -> None:
+        self._transport = transport
+        self.controller_id = controller_id if controller_id is not None else secrets.randbits(32)
+        self._request_timeout = request_timeout
+        self._retries = retries
+        self._heartbeat_interval = heartbeat_interval
+        self._versions = versions
+        self._address = address
+        #: Session time for sessions on this device (accelerated for ``sim://?speed=``).
+        self.clock: Clock = clock or LoopClock()
+        self._seq = secrets.randbelow(256)
+        self._pending: dict[int, _Pending] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._status_listeners: list[StatusListener] = []
+        self._fault_listeners: list[FaultListener] = []
+        #: One state-changing request in flight at a time (SPEC §6.3): the device remembers only the
+        #: last request per link, so a retry of an older one must never overtake a newer one.
+        #: STOP does not take it.
+        self._command_lock = asyncio.Lock()
+        self._intensity = CoalescingSlot(self._send_intensity)
+        self._heat = CoalescingSlot(self._send_heat)
+        self._stop_epoch = 0
+        self._last_sent = 0.0
+        self._last_heard = 0.0
+        self._lost: ConnectionLost | None = None
+        self._lost_event = asyncio.Event()
+        self._closed = False
+        self.identity: DeviceIdentity | None = None
+        self.status: DeviceStatus | None = None
+        #: Frames that arrived but were not valid messages (counted, never raised).
+        self.invalid_messages = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        return self._transport.description
+
+    @property
+    def connected(self) -> bool:
+        return self._reader is not None and self._lost is None and not self._closed
+
+    @property
+    def capabilities(self) -> Capabilities:
+        if self.identity is None:
+            raise ConnectionLost("not connected")
+        return self.identity.capabilities
+
+    async def open(self) -> DeviceIdentity:
+        """Open the link, introduce this controller and read identity and state."""
+        await self._transport.open()
+        self._start_reader()
+        try:
+            self.identity = await self._handshake()
+        except BaseException:
+            await self._stop_tasks()
+            if not self._closed:
+                with contextlib.suppress(MedctlError, OSError):
+                    await self._transport.close()
+            raise
+        self._start_keepalive()
+        return self.identity
+
+    async def reconnect(self) -> DeviceStatus:
+        """Re-open a lost link and re-read the state; never resumes anything by itself (R10)."""
+        await self._stop_tasks()
+        self._lost = None
+        self._lost_event = asyncio.Event()
+        await self.open()
+        assert self.status is not None
+        return self.status
+
+    async def close(self, *, stop: bool = True) -> None:
+        """Stop the device (unless told not to), say goodbye and close the link. Idempotent."""
+        if self._closed:
+            return
+        try:
+            if self.connected:
+                if stop:
+                    await self._quietly(self.stop())
+                await self._quietly(self._request(Goodbye(), stoppable=False, retries=0))
+        finally:
+            self._closed = True
+            await self._stop_tasks()
+            with contextlib.suppress(MedctlError, OSError):
+                await self._transport.close()
+            await self._intensity.aclose()
+            await self._heat.aclose()
+
+    async def wait_lost(self) -> ConnectionLost:
+        """Return once the link is lost, with the reason."""
+        await self._lost_event.wait()
+        assert self._lost is not None
+        return self._lost
+
+    # --- commands --------------------------------------------------------------------------
+
+    async def start(self, level: int = 1) -> None:
+        """Run the motor at *level*."""
+        self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
+        await self._command(Start(level))
+
+    async def stop(self) -> None:
+        """Motor and heater off. Overtakes pending changes and never queues behind them."""
+        self._stop_epoch += 1
+        cancelled = CommandCancelled("change cancelled: stop was requested")
+        self._intensity.cancel(cancelled)
+        self._heat.cancel(cancelled)
+        await self._request(Stop(), stoppable=False, timeout=STOP_TIMEOUT_S, retries=STOP_RETRIES)
+
+    async def set_intensity(self, level: int) -> None:
+        self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
+        await self._intensity.submit(level)
+
+    async def set_heat(self, level: int) -> None:
+        self._check_level("heat", level, 0, self.capabilities.heat_levels)
+        await self._heat.submit(level)
+
+    async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
+        await self._command(ClearFaults(faults))
+
+    async def heartbeat(self) -> None:
+        await self._request(Heartbeat(), stoppable=False, retries=0)
+
+    async def get_status(self) -> DeviceStatus:
+        ack = await self._request(GetStatus(), stoppable=False)
+        return self._store_status(_parse(Status.from_payload, ack.data))
+
+    def session(
+        self,
+        plan: SessionPlan,
+        *,
+        safety: SafetyCheck,
+        history: HistoryStore | None = None,
+        override_frequency: str | None = None,
+    ) -> Session:
+        """A guided session on this massager: ``async with massager.session(plan, safety=check) as s:``."""
+        from medctl.session import Session
+
+        return Session(
+            self,
+            plan,
+            safety=safety,
+            clock=self.clock,
+            history=history,
+            override_frequency=override_frequency,
+            device_name=self._address or self.description,
+        )
+
+    # --- status stream ---------------------------------------------------------------------
+
+    def on_status(self, listener: StatusListener) -> Callable[[], None]:
+        """Call *listener* with every status; returns the function that unregisters it."""
+        self._status_listeners.append(listener)
+        return lambda: self._status_listeners.remove(listener)
+
+    def on_fault(self, listener: FaultListener) -> Callable[[], None]:
+        self._fault_listeners.append(listener)
+        return lambda: self._fault_listeners.remove(listener)
+
+    async def updates(self) -> AsyncIterator[DeviceStatus]:
+        """Every status the device sends, latest-wins if the reader falls behind.
+
+        Ends by raising :class:`ConnectionLost` when the link goes.
+        """
+        queue: asyncio.Queue[DeviceStatus] = asyncio.Queue(SUBSCRIBER_QUEUE)
+
+        def push(status: DeviceStatus) -> None:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(status)
+
+        self._check_connected()
+        unsubscribe = self.on_status(push)
+        try:
+            while True:
+                while not queue.empty():
+                    yield queue.get_nowait()
+                await self._until_lost(queue.get(), requeue=queue)
+        finally:
+            unsubscribe()
+
+    async def wait_for_status(self, predicate: Callable[[DeviceStatus], bool], timeout: float) -> DeviceStatus:
+        """The first status (current or coming) that satisfies *predicate*."""
+        if self.status is not None and predicate(self.status):
+            return self.status
+        async with asyncio.timeout(timeout):
+            async for status in self.updates():
+                if predicate(status):
+                    return status
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- request/answer machinery ----------------------------------------------------------
+
+    async def _request(
+        self,
+        message: Request,
+        *,
+        stoppable: bool = True,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> Ack:
+        """Send *message* and wait for its answer, retrying with the same sequence number.
+
+        A stoppable request that is still being retried when STOP is called gives up,
+        so a late retry can never switch something back on after a stop.
+        """
+        self._check_connected()
+        loop = asyncio.get_running_loop()
+        seq = self._next_seq()
+        frame = encode_message(message, seq)
+        future: asyncio.Future[Ack | Nack] = loop.create_future()
+        self._pending[seq] = _Pending(message.TYPE, future)
+        epoch = self._stop_epoch
+        attempts = 1 + (self._retries if retries is None else retries)
+        wait = self._request_timeout if timeout is None else timeout
+        lost: asyncio.Future[bool] = asyncio.ensure_future(self._lost_event.wait())
+        try:
+            for _ in range(attempts):
+                if stoppable and epoch != self._stop_epoch:
+                    raise CommandCancelled(f"{_name(message.TYPE)} cancelled: stop was requested")
+                await self._send(frame)
+                done, _ = await asyncio.wait((future, lost), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                if future in done:
+                    break
+                self._check_connected()
+            else:
+                raise DeviceTimeout(
+                    f"{self.description} did not answer {_name(message.TYPE)} "
+                    f"({attempts} tries, {attempts * wait:.1f} s)"
+                )
+        finally:
+            lost.cancel()
+            self._pending.pop(seq, None)
+        answer = future.result()
+        if isinstance(answer, Nack):
+            raise refusal(answer.request, answer.code, answer.detail)
+        return answer
+
+    async def _send(self, frame: bytes) -> None:
+        await self._transport.send(frame)
+        self._last_sent = asyncio.get_running_loop().time()
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    async def _handshake(self) -> DeviceIdentity:
+        hello = Hello(self._versions.start, self._versions.stop - 1, self.controller_id)
+        try:
+            ack = await self._request(hello, stoppable=False)
+        except DeviceTimeout as exc:
+            raise DeviceTimeout(
+                f"no answer from {self.description}: is it a medctl-compatible massager, switched on"
+                " and, for serial ports, at the right speed (?baud=)?"
+            ) from exc
+        except MedctlError as exc:
+            if getattr(exc, "code", None) is ErrorCode.UNSUPPORTED_VERSION:
+                raise ProtocolMismatch(
+                    f"{self.description} speaks protocol version {getattr(exc, 'detail', '?')}, this medctl "
+                    f"speaks {self._versions.start}..{self._versions.stop - 1}: update medctl or the firmware"
+                ) from exc
+            raise
+        result = _parse(HelloResult.from_bytes, ack.data)
+        texts = {}
+        for info in InfoField:
+            info_ack = await self._request(GetInfo(info), stoppable=False)
+            texts[info] = _parse(InfoResult.from_bytes, info_ack.data).text
+        await self.get_status()
+        return DeviceIdentity(
+            model=texts[InfoField.MODEL],
+            firmware=texts[InfoField.FIRMWARE],
+            serial_number=texts[InfoField.SERIAL],
+            protocol_version=result.version,
+            capabilities=Capabilities.from_hello(result),
+            address=self._address,
+        )
+
+    # --- background tasks ------------------------------------------------------------------
+
+    def _start_reader(self) -> None:
+        self._last_heard = asyncio.get_running_loop().time()
+        self._reader = self._spawn(self._read_loop(), "medctl-reader")
+
+    def _start_keepalive(self) -> None:
+        if self._heartbeat_interval is not None:
+            self._keepalive = self._spawn(self._keepalive_loop(self._heartbeat_interval), "medctl-keepalive")
+
+    async def _read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                frame = await self._transport.recv()
+                self._last_heard = loop.time()
+                try:
+                    message = decode_message(frame)
+                except MessageError as exc:
+                    self.invalid_messages += 1
+                    _LOGGER.debug("ignored invalid message from %s: %s", self.description, exc)
+                    continue
+                if isinstance(message, Ack | Nack):
+                    self._resolve(frame.seq, message)
+                elif isinstance(message, Status):
+                    self._store_status(message)
+                elif isinstance(message, FaultEvent):
+                    for listener in list(self._fault_listeners):
+                        listener(message)
+        except ConnectionLost as exc:
+            self._mark_lost(exc)
+        except Exception as exc:  # a transport failing in an unexpected way is still a lost link
+            self._mark_lost(ConnectionLost(f"{self.description} failed: {exc}"))
+
+    async def _keepalive_loop(self, interval: float) -> None:
+        """Heartbeat when idle; declare the link lost when the device has been silent too long."""
+        loop = asyncio.get_running_loop()
+        silence_limit = self.capabilities.watchdog_s
+        while self._lost is None:
+            due = self._last_sent + interval
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if loop.time() - self._last_heard > silence_limit:
+                self._mark_lost(ConnectionLost(f"{self.description} stopped answering"))
+                return
+            if loop.time() >= self._last_sent + interval:
+                with contextlib.suppress(MedctlError):
+                    await self.heartbeat()
+
+    def _resolve(self, seq: int, answer: Ack | Nack) -> None:
+        pending = self._pending.get(seq)
+        if pending is None or pending.future.done():
+            return  # a late answer to a retried or abandoned request
+        if answer.request != pending.request:
+            _LOGGER.debug("answer for seq %d names %s, expected %s", seq, answer.request, pending.request)
+            return
+        pending.future.set_result(answer)
+
+    def _store_status(self, message: Status) -> DeviceStatus:
+        status = DeviceStatus.from_status(message, asyncio.get_running_loop().time())
+        self.status = status
+        for listener in list(self._status_listeners):
+            listener(status)
+        return status
+
+    def _mark_lost(self, error: ConnectionLost) -> None:
+        if self._lost is not None:
+            return
+        self._lost = error
+        self._lost_event.set()
+        _LOGGER.info("link lost: %s", error)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _stop_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._reader = self._keepalive = None
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _send_intensity(self, level: int) -> None:
+        await self._command(SetIntensity(level))
+
+    async def _send_heat(self, level: int) -> None:
+        await self._command(SetHeat(level))
+
+    async def _command(self, message: Request) -> None:
+        """A state-changing request: serialised with the others, abandoned if STOP overtakes it."""
+        epoch = self._stop_epoch
+        async with self._command_lock:
+            if epoch != self._stop_epoch:
+                raise CommandCancelled(f"{_name(message.TYPE)} cancelled: stop was requested")
+            await self._request(message)
+
+    async def _until_lost(self, getter: Awaitable[T], requeue: asyncio.Queue[T]) -> None:
+        """Wait for *getter* (an item for *requeue*) unless the link is lost first."""
+        item = asyncio.ensure_future(getter)
+        lost = asyncio.ensure_future(self._lost_event.wait())
+        try:
+            await asyncio.wait({item, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not item.done():
+                item.cancel()
+        if item.done() and not item.cancelled():
+            requeue.put_nowait(item.result())
+        else:
+            self._check_connected()
+
+    def _check_connected(self) -> None:
+        if self._lost is not None:
+            raise self._lost
+        if self._closed:
+            raise ConnectionLost(f"{self.description} is closed")
+
+    def _check_level(self, what: str, level: int, low: int, high: int) -> None:
+        if not isinstance(level, int) or isinstance(level, bool) or not low <= level <= high:
+            request = MsgType.SET_HEAT if what == "heat" else MsgType.SET_INTENSITY
+            raise OutOfRange(
+                f"{what} {level!r} is out of range: this massager accepts {low} to {high}",
+                request=request,
+                code=ErrorCode.OUT_OF_RANGE,
+                detail=high,
+            )
+
+    @staticmethod
+    async def _quietly(awaitable: Awaitable[object]) -> None:
+        try:
+            await awaitable
+        except MedctlError as exc:
+            _LOGGER.warning("while closing: %s", exc)
+
+
+def _name(kind: MsgType) -> str:
+    return kind.name.lower().replace("_", " ")
+
+
+def _parse(parse: Callable[[bytes], T], data: bytes) -> T:
+    try:
+        return parse(data)
+    except ProtocolError as exc:
+        raise ConnectionLost(f"the device sent an answer this medctl cannot read: {exc}") from exc

@@ -1,0 +1,49 @@
+"""Session time: an injected clock, so one engine runs on real, accelerated and virtual time.
+
+The session engine measures warm-up, spacing and session length with a
+:class:`Clock`. Link timeouts (answers, heartbeats) stay on the event loop's
+own time, so ``sim://?speed=60`` speeds up the session, never the watchdog.
+Under the ``looptime`` test plugin the loop's time is itself virtual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Monotonic seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class LoopClock:
+    """The running event loop's clock."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class ScaledClock:
+    """Runs ``speed`` times faster than the event loop (a 10-minute session in 10 s at speed 60)."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"clock speed must be above 0, got {speed}")
+        self.speed = speed
+        self._origin: float | None = None
+
+    def now(self) -> float:
+        loop_now = asyncio.get_running_loop().time()
+        if self._origin is None:
+            self._origin = loop_now
+        return self._origin + (loop_now - self._origin) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)

@@ -1,0 +1,107 @@
+"""The exceptions medctl raises, one root, each with a sentence a person can act on.
+
+MedctlError
+├── AddressError          the device URL cannot be understood
+├── TransportError        the link could not be opened or was lost
+│   └── ConnectionLost
+├── DeviceTimeout         the device stopped answering
+├── ProtocolMismatch      the device speaks another protocol version
+├── CommandRefused        the device answered NACK
+│   ├── OutOfRange        a level outside the device's range (also a ValueError)
+│   └── DeviceBusy        another controller owns the device
+├── CommandCancelled      a pending command was overtaken by STOP
+└── DeviceFault           the device reports a fault that ends the action
+"""
+
+from __future__ import annotations
+
+from firmware_protocol import ErrorCode, Fault, MsgType
+
+
+class MedctlError(Exception):
+    """Root of medctl's errors; ``str(error)`` is one line meant for the user."""
+
+
+class AddressError(MedctlError, ValueError):
+    pass
+
+
+class TransportError(MedctlError):
+    pass
+
+
+class ConnectionLost(TransportError):
+    pass
+
+
+class DeviceTimeout(MedctlError):
+    pass
+
+
+class ProtocolMismatch(MedctlError):
+    pass
+
+
+class CommandCancelled(MedctlError):
+    pass
+
+
+class CommandRefused(MedctlError):
+    """The device refused a request; ``code`` and ``detail`` come from the NACK."""
+
+    def __init__(self, message: str, *, request: int, code: ErrorCode, detail: int = 0) -> None:
+        super().__init__(message)
+        self.request = request
+        self.code = code
+        self.detail = detail
+
+
+class OutOfRange(CommandRefused, ValueError):
+    pass
+
+
+class DeviceBusy(CommandRefused):
+    pass
+
+
+class DeviceFault(MedctlError):
+    def __init__(self, message: str, *, faults: Fault) -> None:
+        super().__init__(message)
+        self.faults = faults
+
+
+_REASONS: dict[ErrorCode, str] = {
+    ErrorCode.UNKNOWN_TYPE: "the device does not know this command (firmware too old?)",
+    ErrorCode.BAD_LENGTH: "the device rejected a malformed command",
+    ErrorCode.OUT_OF_RANGE: "value out of range",
+    ErrorCode.UNSUPPORTED_VERSION: "the device does not speak this protocol version",
+    ErrorCode.NOT_OWNER: "the massager is not taking commands from this controller (another controller owns it,"
+    " or its watchdog released this one); reconnect",
+    ErrorCode.HELLO_REQUIRED: "the device forgot this controller (was it restarted?); reconnect",
+    ErrorCode.FAULT_ACTIVE: "the device reports a fault; check the massager and clear the fault first",
+    ErrorCode.BUSY: "the device is busy and refused the command; try again",
+    ErrorCode.BAD_VALUE: "the device rejected a value it does not define",
+}
+
+
+def refusal(request: int, code: ErrorCode, detail: int, *, what: str = "") -> CommandRefused:
+    """Turn a NACK into the matching exception with a readable message."""
+    try:
+        name = MsgType(request).name.lower().replace("_", " ")
+    except ValueError:
+        name = f"request 0x{request:02X}"
+    if code is ErrorCode.OUT_OF_RANGE:
+        low = 0 if request == MsgType.SET_HEAT else 1
+        subject = what or name
+        return OutOfRange(
+            f"{subject}: out of range; this massager accepts {low} to {detail}",
+            request=request,
+            code=code,
+            detail=detail,
+        )
+    reason = _REASONS.get(code, code.name)
+    if code is ErrorCode.NOT_OWNER and request == MsgType.HELLO:
+        reason = "another controller is using the massager; stop it there or wait for it to let go"
+    message = f"{name} refused: {reason}"
+    kind = DeviceBusy if code is ErrorCode.NOT_OWNER else CommandRefused
+    return kind(message, request=request, code=code, detail=detail)

@@ -1,0 +1,44 @@
+"""The small massager interface the session engine drives (DESIGN §2).
+
+Not bytes: capabilities, start, stop, set intensity, set heat and a status
+stream. :class:`medctl.client.DeviceClient` implements it for our protocol; an
+adapter for another maker's protocol can implement it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from firmware_protocol import Fault, FaultEvent
+from medctl.errors import ConnectionLost
+from medctl.models import Capabilities, DeviceStatus
+
+
+class Massager(Protocol):
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def status(self) -> DeviceStatus | None: ...
+
+    async def start(self, level: int = 1) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def set_intensity(self, level: int) -> None: ...
+
+    async def set_heat(self, level: int) -> None: ...
+
+    async def clear_faults(self, faults: Fault = ...) -> None: ...
+
+    def on_status(self, listener: Callable[[DeviceStatus], None]) -> Callable[[], None]: ...
+
+    def on_fault(self, listener: Callable[[FaultEvent], None]) -> Callable[[], None]: ...
+
+    async def wait_lost(self) -> ConnectionLost: ...
+
+    async def reconnect(self) -> DeviceStatus: ...

@@ -1,0 +1,145 @@
+"""What a person asks for (SessionPlan) and what they told us about their neck (SafetyCheck).
+
+Both are validated when made: a plan outside 5–10 minutes is refused (R1), and
+a safety check is an explicit object with every question answered (R8); there
+is no default that lets a session start silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Final
+
+from medctl.session.rules import (
+    DEFAULT_INCREASE_SPACING_S,
+    DEFAULT_PAUSE_LIMIT_S,
+    RuleViolation,
+    check_length,
+)
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """A guided session: 5 to 10 minutes, optional heat, an optional intensity to climb to."""
+
+    minutes: float = 5.0
+    heat: bool = False
+    target_intensity: int | None = None
+    pause_limit_s: float = DEFAULT_PAUSE_LIMIT_S
+    increase_spacing_s: float = DEFAULT_INCREASE_SPACING_S
+
+    def __post_init__(self) -> None:
+        check_length(self.minutes * 60)
+        if self.target_intensity is not None and self.target_intensity < 1:
+            raise RuleViolation("R2", "a target intensity is a level of 1 or more")
+        if self.pause_limit_s <= 0:
+            raise ValueError("pause_limit_s must be above 0")
+        if self.increase_spacing_s < 0:
+            raise ValueError("increase_spacing_s must not be negative")
+
+    @property
+    def duration_s(self) -> float:
+        return self.minutes * 60
+
+
+@dataclass(frozen=True)
+class SafetyQuestion:
+    field: str
+    text: str
+    #: True: a "yes" ends in advice to see a doctor, not in a session.
+    red_flag: bool = False
+
+
+#: The article's safety tips and the red flags of DESIGN R8, in the order they are asked.
+QUESTIONS: Final = (
+    SafetyQuestion(
+        "swelling_bruising_or_injury", "Is there swelling, bruising or a recent injury where the massager sits?"
+    ),
+    SafetyQuestion(
+        "underlying_condition", "Do you have an underlying health condition (neck, spine, heart, skin, pregnancy…)?"
+    ),
+    SafetyQuestion("provider_agreed", "If so: has a healthcare provider agreed that you can use a neck massager?"),
+    SafetyQuestion(
+        "recent_trauma", "Have you had recent trauma to the neck, such as a fall or whiplash?", red_flag=True
+    ),
+    SafetyQuestion("arm_symptoms", "Do you have numbness, tingling or weakness in an arm or hand?", red_flag=True),
+    SafetyQuestion("severe_headache", "Have you had a sudden, severe headache?", red_flag=True),
+    SafetyQuestion("fever", "Do you have a fever?", red_flag=True),
+)
+
+SEE_A_DOCTOR: Final = (
+    "Please do not use the massager now: these signs can come from more than a tight muscle. "
+    "See a doctor before massaging your neck."
+)
+
+
+@dataclass(frozen=True)
+class SafetyDecision:
+    allowed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class SafetyCheck:
+    """Answers to the safety questions. Every field is required: no silent defaults."""
+
+    swelling_bruising_or_injury: bool
+    underlying_condition: bool
+    provider_agreed: bool
+    recent_trauma: bool
+    arm_symptoms: bool
+    severe_headache: bool
+    fever: bool
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), bool):
+                raise TypeError(f"safety answer {f.name!r} must be true or false")
+
+    @classmethod
+    def from_answers(cls, answers: dict[str, Any]) -> SafetyCheck:
+        """From a mapping such as a ``--safety-file`` JSON document; every answer is required."""
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in answers]
+        unknown = sorted(set(answers) - set(names))
+        if missing:
+            raise ValueError(f"safety answers missing: {', '.join(missing)}")
+        if unknown:
+            raise ValueError(f"unknown safety answers: {', '.join(unknown)}")
+        bad = [n for n in names if not isinstance(answers[n], bool)]
+        if bad:
+            raise ValueError(f"safety answers must be true or false: {', '.join(bad)}")
+        return cls(**{n: answers[n] for n in names})
+
+    def decision(self) -> SafetyDecision:
+        """R8: red flags → see a doctor; swelling/injury → no session; a condition → provider first."""
+        if self.recent_trauma or self.arm_symptoms or self.severe_headache or self.fever:
+            return SafetyDecision(False, SEE_A_DOCTOR)
+        if self.swelling_bruising_or_injury:
+            return SafetyDecision(
+                False,
+                "Avoid pressure over swelling, bruising or a recent injury: massage there can worsen pain "
+                "or inflammation. Let it heal first.",
+            )
+        if self.underlying_condition and not self.provider_agreed:
+            return SafetyDecision(
+                False,
+                "With an underlying health condition, check with a healthcare provider first; "
+                "come back once they have agreed.",
+            )
+        return SafetyDecision(True, "Safety check passed. Stop at once if anything hurts.")
+
+    def require(self) -> None:
+        """Raise RuleViolation R8 unless the answers allow a session."""
+        decision = self.decision()
+        if not decision.allowed:
+            raise RuleViolation("R8", decision.message)
+
+
+SAFETY_TIPS: Final = (
+    "Avoid pressure over swelling, bruising or recent injuries.",
+    "Check with a healthcare provider first if you have an underlying health condition.",
+    "Keep deep pressure away from the front of the neck (throat and arteries).",
+    "Start light and increase gradually.",
+    "If it hurts or isn't bringing relief, lighten up or stop for now.",
+)

@@ -1,0 +1,52 @@
+"""Serial transport on pyserial (through pyserial-asyncio-fast's streams)."""
+
+from __future__ import annotations
+
+import serial
+import serial_asyncio_fast
+
+from firmware_protocol import Frame
+from firmware_protocol.constants import DEFAULT_BAUD
+from medctl.errors import TransportError
+from medctl.transport.stream import StreamLink
+
+
+class SerialTransport:
+    def __init__(self, port: str, baudrate: int = DEFAULT_BAUD) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self._link = StreamLink(f"serial port {port}")
+
+    @property
+    def description(self) -> str:
+        return self._link.description
+
+    async def open(self) -> None:
+        await self._link.close()  # a reconnect replaces the old stream
+        try:
+            reader, writer = await serial_asyncio_fast.open_serial_connection(
+                url=self.port, baudrate=self.baudrate, bytesize=8, parity="N", stopbits=1, exclusive=True
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise TransportError(f"cannot open serial port {self.port}: {_reason(exc)}") from exc
+        self._link.attach(reader, writer)
+
+    async def send(self, frame: bytes) -> None:
+        await self._link.send(frame)
+
+    async def recv(self) -> Frame:
+        return await self._link.recv()
+
+    async def close(self) -> None:
+        await self._link.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "No such file" in text or "Errno 2" in text:
+        return "no such port (is the massager plugged in? `medctl scan` lists ports)"
+    if "Permission denied" in text:
+        return "permission denied (add yourself to the 'dialout' group)"
+    if "busy" in text.lower() or "Could not exclusively lock" in text:
+        return "the port is in use by another program"
+    return text

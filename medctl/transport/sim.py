@@ -1,0 +1,92 @@
+"""The built-in simulator as a transport (``sim://``): a software massager in this process.
+
+Frames travel through an in-memory link, one frame per message as over BLE.
+The simulator package is imported only when a ``sim://`` address is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from firmware_protocol import Frame, FrameError
+from medctl.address import DeviceAddress
+from medctl.errors import AddressError, ConnectionLost
+
+if TYPE_CHECKING:
+    from simulator import InProcessLink, SimulatedDevice
+
+#: Options a ``sim://`` URL may carry, mapped to the simulator's DeviceConfig fields.
+_INT_OPTIONS = ("intensity_levels", "heat_levels")
+_FLOAT_OPTIONS = ("watchdog_s", "max_temp_c", "auto_off_s", "time_constant_s")
+
+
+class SimTransport:
+    """Owns a simulated device for as long as it is open, or links to one it is given."""
+
+    def __init__(self, address: DeviceAddress | None = None, *, device: SimulatedDevice | None = None) -> None:
+        self.address = address or DeviceAddress(scheme="sim", location="", url="sim://")
+        self.device: SimulatedDevice | None = device
+        self._link: InProcessLink | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    @property
+    def description(self) -> str:
+        return "the built-in simulator"
+
+    async def open(self) -> None:
+        """Start the simulated device (first call) and open a new link to it (every call)."""
+        if self.device is None:
+            self.device = await self._start_device()
+        if self._link is not None:
+            self._link.close()
+        self._link = self.device.open_link("medctl")
+
+    async def _start_device(self) -> SimulatedDevice:
+        from simulator import DeviceConfig, ScaledClock, SimulatedDevice
+
+        speed = self.address.option_float("speed", 1.0)
+        if not 0 < speed <= 10_000:
+            raise AddressError(f"{self.address.url}: speed must be above 0 and at most 10000")
+        given = self.address.options
+        fields: dict[str, object] = {n: self.address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
+        fields |= {n: self.address.option_float(n, 0) for n in _FLOAT_OPTIONS if n in given}
+        if "battery" in self.address.options:
+            fields["battery"] = self.address.options["battery"] not in ("0", "false", "no", "")
+        unknown = set(self.address.options) - {"speed", "battery", *_INT_OPTIONS, *_FLOAT_OPTIONS}
+        if unknown:
+            raise AddressError(f"{self.address.url}: unknown simulator option(s) {', '.join(sorted(unknown))}")
+        try:
+            config = DeviceConfig(**fields)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise AddressError(f"{self.address.url}: {exc}") from exc
+        return await self._stack.enter_async_context(SimulatedDevice(config, clock=ScaledClock(speed)))
+
+    async def send(self, frame: bytes) -> None:
+        from simulator import LinkClosed
+
+        if self._link is None:
+            raise ConnectionLost("the simulator is not running")
+        try:
+            await self._link.send(frame)
+        except LinkClosed as exc:
+            raise ConnectionLost("the simulator dropped the link") from exc
+
+    async def recv(self) -> Frame:
+        from simulator import LinkClosed
+
+        while True:
+            if self._link is None:
+                raise ConnectionLost("the simulator is not running")
+            try:
+                data = await self._link.recv()
+            except LinkClosed as exc:
+                raise ConnectionLost("the simulator dropped the link") from exc
+            with contextlib.suppress(FrameError):
+                return Frame.loads(data)
+
+    async def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        await self._stack.aclose()

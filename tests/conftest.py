@@ -1,0 +1,16 @@
+"""Suite-wide settings."""
+
+from __future__ import annotations
+
+import pytest
+
+#: looptime idles this many loop cycles before jumping to the next timer. Its default (42) is
+#: for loops with slow I/O; our virtual-clock tests run on in-memory links only, where a few
+#: cycles let every ready callback run, and a 10-minute session then takes well under a second.
+LOOPTIME_NOOP_CYCLES = 4
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("looptime") is not None:
+            item.add_marker(pytest.mark.looptime(noop_cycles=LOOPTIME_NOOP_CYCLES), append=False)

@@ -1,0 +1,696 @@
+"""The session history: schema and migrations, durability, damaged files, interrupted sessions,
+rule R9 (frequency) at its edges, and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medctl import history
+from medctl.errors import MedctlError
+from medctl.history import (
+    CSV_COLUMNS,
+    Feedback,
+    HistoryError,
+    HistoryStore,
+    SessionNotFound,
+    default_db_path,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)  # a Wednesday, noon UTC
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "history.sqlite3"
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[HistoryStore]:
+    with HistoryStore(db) as opened:
+        yield opened
+
+
+@pytest.fixture
+def local_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set the process's local time zone (a POSIX TZ string, no tz database needed)."""
+
+    def use(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    use("UTC0")
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+def begin(store: HistoryStore, at: datetime = T0, **overrides: Any) -> int:
+    plan: dict[str, Any] = {
+        "device": "sim://",
+        "device_model": "SIM-NECK-1",
+        "planned_s": 300.0,
+        "heat": True,
+        "target_intensity": 3,
+    }
+    return store.begin_session(**{**plan, **overrides}, now=at)
+
+
+def raw(db: Path) -> sqlite3.Connection:
+    """A second, independent connection, as another process would have."""
+    return sqlite3.connect(db, isolation_level=None)
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+# -- location ------------------------------------------------------------------------------
+
+
+def test_default_path_is_in_the_user_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDCTL_DB", raising=False)
+    assert default_db_path() == platformdirs.user_data_path("medctl") / "history.sqlite3"
+
+
+def test_medctl_db_overrides_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MEDCTL_DB", str(tmp_path / "mine.db"))
+    assert default_db_path() == tmp_path / "mine.db"
+
+
+def test_parent_directories_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "history.sqlite3"
+    with HistoryStore(str(path)):
+        pass
+    assert path.is_file()
+
+
+# -- schema and migrations -----------------------------------------------------------------
+
+
+def test_migrations_create_the_schema_and_set_user_version(store: HistoryStore, db: Path) -> None:
+    conn = raw(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"sessions", "events", "feedback"}
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    assert {"started_at", "device_model", "planned_s", "state", "end_reason", "massage_s", "pid", "host"} <= columns
+    indexed = {
+        (table, conn.execute(f"PRAGMA index_info({index})").fetchone()[2])
+        for index, table in conn.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql NOT NULL"
+        )
+    }
+    assert indexed == {("sessions", "started_at"), ("events", "session_id")}
+
+
+def test_connection_settings(store: HistoryStore) -> None:
+    conn = store._connection()
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_reopening_keeps_the_data(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+        store.record_event(session_id, "phase", at_s=0.0, phase="warm_up", intensity=1, now=T0)
+        store.end_session(session_id, reason="completed", massage_s=300.0, max_intensity=3, now=T0)
+    with HistoryStore(db) as store:
+        record = store.session(session_id)
+        assert (record.state, record.end_reason, record.max_intensity) == ("ended", "completed", 3)
+        assert [event.phase for event in store.events(session_id)] == ["warm_up"]
+
+
+def test_a_later_migration_is_applied_once_and_keeps_the_data(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, "ALTER TABLE sessions ADD COLUMN x TEXT;"))
+    for _ in range(2):
+        with HistoryStore(db) as store:
+            assert store.session(session_id).device == "sim://"
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_failing_migration_leaves_the_previous_version_whole(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HistoryStore(db):
+        pass
+    broken = "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);"
+    monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, broken))
+    with pytest.raises(HistoryError), HistoryStore(db):
+        pass
+    conn = raw(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+
+
+def test_statements_split_only_at_statement_ends() -> None:
+    script = "INSERT INTO t VALUES ('a;b');\nCREATE TABLE u (x);  -- done"
+    assert history._statements(script) == ["INSERT INTO t VALUES ('a;b');", "CREATE TABLE u (x);", "-- done"]
+
+
+def test_a_database_from_a_newer_medctl_is_refused_untouched(db: Path) -> None:
+    with HistoryStore(db):
+        pass
+    raw(db).execute("PRAGMA user_version = 99")
+    before = db.read_bytes()
+    with pytest.raises(HistoryError, match="made by a newer medctl"), HistoryStore(db):
+        pass
+    assert db.read_bytes() == before
+
+
+def test_another_programs_database_is_refused_untouched(db: Path) -> None:
+    db.parent.mkdir()
+    raw(db).execute("CREATE TABLE contacts (name TEXT)")
+    before = db.read_bytes()
+    with pytest.raises(HistoryError, match="another program"), HistoryStore(db):
+        pass
+    assert db.read_bytes() == before
+
+
+# -- damaged, read-only and full files -----------------------------------------------------
+
+
+def _damaged_history(path: Path) -> None:
+    with HistoryStore(path) as store:
+        for n in range(40):
+            store.record_event(begin(store), "status", at_s=1.0, detail="x" * 500, now=T0 + timedelta(minutes=n))
+    data = bytearray(path.read_bytes())
+    data[4096 * 2 : 4096 * 4] = random.Random(7).randbytes(4096 * 2)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p.write_bytes(random.Random(1).randbytes(8192)),
+        lambda p: p.write_text("appointments:\n  - dentist, Tuesday\n"),
+        _damaged_history,
+    ],
+    ids=["random-bytes", "text-file", "damaged-sqlite"],
+)
+def test_a_file_that_is_not_a_sound_history_is_refused_untouched(db: Path, make: Callable[[Path], None]) -> None:
+    db.parent.mkdir()
+    make(db)
+    before, names = db.read_bytes(), sorted(os.listdir(db.parent))
+    with pytest.raises(HistoryError) as caught, HistoryStore(db):
+        pass
+    message = str(caught.value)
+    assert str(db) in message and "move it aside" in message and "\n" not in message
+    assert db.read_bytes() == before
+    assert sorted(os.listdir(db.parent)) == names
+
+
+def test_a_read_only_store_reads_and_refuses_every_write(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    before = db.read_bytes()
+    with HistoryStore(db, read_only=True) as store:
+        assert [record.id for record in store.sessions()] == [session_id]
+        writes: list[Callable[[], object]] = [
+            lambda: begin(store),
+            lambda: store.record_event(session_id, "pause", at_s=1.0),
+            lambda: store.record_override(session_id, "R9", "same day"),
+            lambda: store.end_session(session_id, reason="stop", massage_s=1.0, max_intensity=1),
+            lambda: store.add_feedback(session_id, Feedback(5, "same", False)),
+            lambda: store.mark_interrupted(session_id),
+        ]
+        for write in writes:
+            with pytest.raises(HistoryError, match="read-only"):
+                write()
+    assert db.read_bytes() == before
+
+
+def test_a_read_only_store_does_not_mark_dead_sessions(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    raw(db).execute("UPDATE sessions SET pid = ?", (dead_pid(),))
+    with HistoryStore(db, read_only=True) as store:
+        assert store.session(session_id).state == "running"
+
+
+def test_a_read_only_store_needs_an_existing_history(db: Path) -> None:
+    with pytest.raises(HistoryError, match="no session history"), HistoryStore(db, read_only=True):
+        pass
+    assert not db.exists()
+
+
+@pytest.mark.skipif(IS_ROOT, reason="root writes to read-only files")
+def test_a_read_only_file_fails_the_first_write_with_a_sentence(db: Path) -> None:
+    with HistoryStore(db) as store:
+        begin(store)
+    db.chmod(0o444)
+    with HistoryStore(db) as store:
+        assert len(store.sessions()) == 1
+        with pytest.raises(HistoryError, match="read-only"):
+            begin(store)
+    with HistoryStore(db, read_only=True) as store:
+        assert len(store.sessions()) == 1
+
+
+@pytest.mark.skipif(IS_ROOT, reason="root writes to read-only folders")
+def test_a_history_in_a_read_only_folder_can_still_be_read(db: Path) -> None:
+    with HistoryStore(db) as store:
+        begin(store)
+    db.parent.chmod(0o555)
+    try:
+        with HistoryStore(db, read_only=True) as store:
+            assert len(store.sessions()) == 1
+        with pytest.raises(HistoryError), HistoryStore(db.parent / "new" / "h.sqlite3"):
+            pass
+    finally:
+        db.parent.chmod(0o755)
+
+
+def test_a_full_disk_fails_the_write_with_a_sentence_and_loses_nothing(store: HistoryStore) -> None:
+    session_id = begin(store)
+    store.record_event(session_id, "phase", at_s=0.0, phase="warm_up")
+    conn = store._connection()
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(HistoryError, match="disk is full"):
+        store.record_event(session_id, "status", at_s=1.0, detail="x" * 100_000)
+    assert [event.phase for event in store.events(session_id)] == ["warm_up"]
+
+
+def test_a_closed_store_says_so(db: Path) -> None:
+    store = HistoryStore(db).open()
+    store.close()
+    store.close()
+    with pytest.raises(HistoryError, match="not open"):
+        store.sessions()
+
+
+# -- durability ----------------------------------------------------------------------------
+
+
+def test_every_write_is_committed_before_the_call_returns(store: HistoryStore, db: Path) -> None:
+    other = raw(db)
+    session_id = begin(store)
+    assert other.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone() == ("running",)
+    store.record_event(session_id, "intensity", at_s=61.0, intensity=2)
+    assert other.execute("SELECT kind, intensity FROM events").fetchall() == [("intensity", 2)]
+    store.record_override(session_id, "R9", "second session today")
+    assert other.execute("SELECT count(*) FROM events").fetchone() == (2,)
+    store.end_session(session_id, reason="completed", massage_s=300.0, max_intensity=2)
+    assert other.execute("SELECT state FROM sessions").fetchone() == ("ended",)
+    store.add_feedback(session_id, Feedback(7, "better", False))
+    assert other.execute("SELECT relief FROM feedback").fetchone() == (7,)
+
+
+CRASHING_ENGINE = """
+import sys, time
+from medctl.history import HistoryStore
+store = HistoryStore(sys.argv[1]).open()
+session_id = store.begin_session(device="sim://", device_model="SIM", planned_s=600, heat=False,
+                                 target_intensity=None)
+for n in range(5):
+    store.record_event(session_id, "intensity", at_s=60.0 + 20 * n, intensity=n + 1)
+print(session_id, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_process_leaves_an_interrupted_session_with_every_event(db: Path) -> None:
+    engine = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_ENGINE, str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert engine.stdout is not None
+        session_id = int(engine.stdout.readline())
+    finally:
+        engine.kill()  # SIGKILL: no cleanup of any kind runs
+        engine.wait()
+    with HistoryStore(db) as store:
+        record = store.session(session_id)
+        assert (record.state, record.end_reason) == ("interrupted", "interrupted")
+        assert (record.massage_s, record.max_intensity) == (140.0, 5)
+        assert [event.intensity for event in store.events(session_id)] == [1, 2, 3, 4, 5]
+
+
+# -- interrupted sessions ------------------------------------------------------------------
+
+
+def test_a_session_of_a_dead_process_is_marked_interrupted_on_open(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+        for n, level in enumerate((1, 2, 3, 2)):
+            store.record_event(session_id, "intensity", at_s=60.0 * n, intensity=level, now=T0 + timedelta(minutes=n))
+        silent = begin(store, T0 + timedelta(hours=1))
+    raw(db).execute("UPDATE sessions SET pid = ?", (dead_pid(),))
+    with HistoryStore(db) as store:
+        record = store.session(session_id)
+        assert (record.state, record.end_reason, record.ended_at) == (
+            "interrupted",
+            "interrupted",
+            T0 + timedelta(minutes=3),
+        )
+        assert (record.massage_s, record.max_intensity) == (180.0, 3)
+        assert [event.intensity for event in store.events(session_id)] == [1, 2, 3, 2]
+        empty = store.session(silent)
+        assert (empty.state, empty.ended_at, empty.massage_s) == ("interrupted", T0 + timedelta(hours=1), 0.0)
+
+
+def test_a_session_of_a_live_process_is_left_running(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+        assert store.session(session_id).pid == os.getpid()
+    with HistoryStore(db) as store:
+        assert store.session(session_id).state == "running"
+
+
+def test_a_session_of_another_host_is_left_running(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    raw(db).execute("UPDATE sessions SET pid = ?, host = 'elsewhere'", (dead_pid(),))
+    with HistoryStore(db) as store:
+        assert store.session(session_id).state == "running"
+
+
+def test_mark_interrupted_closes_a_running_session_only(store: HistoryStore) -> None:
+    running = begin(store)
+    store.record_event(running, "intensity", at_s=90.0, intensity=2, now=T0 + timedelta(seconds=90))
+    store.mark_interrupted(running)
+    record = store.session(running)
+    assert (record.state, record.ended_at, record.massage_s, record.max_intensity) == (
+        "interrupted",
+        T0 + timedelta(seconds=90),
+        90.0,
+        2,
+    )
+    ended = begin(store)
+    store.end_session(ended, reason="completed", massage_s=300.0, max_intensity=4, now=T0)
+    store.mark_interrupted(ended)
+    assert (store.session(ended).state, store.session(ended).massage_s) == ("ended", 300.0)
+    with pytest.raises(SessionNotFound):
+        store.mark_interrupted(999)
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+def test_a_session_record_carries_plan_end_overrides_and_feedback(store: HistoryStore) -> None:
+    session_id = begin(store, heat=False, target_intensity=None, planned_s=420.0)
+    store.record_override(session_id, "R9", "same day", now=T0)
+    store.end_session(session_id, reason="completed", massage_s=420.0, max_intensity=2, now=T0 + timedelta(minutes=8))
+    store.add_feedback(session_id, Feedback(8, "better", False, note="much looser"), now=T0 + timedelta(minutes=9))
+    record = store.session(session_id)
+    assert (record.device, record.device_model, record.planned_s, record.heat, record.target_intensity) == (
+        "sim://",
+        "SIM-NECK-1",
+        420.0,
+        False,
+        None,
+    )
+    assert (record.started_at, record.ended_at) == (T0, T0 + timedelta(minutes=8))
+    assert record.started_at.tzinfo is not None
+    assert record.overrides == ("R9: same day",)
+    assert record.feedback == Feedback(8, "better", False, note="much looser")
+    assert record.feedback_at == T0 + timedelta(minutes=9)
+
+
+def test_feedback_given_again_replaces_the_first(store: HistoryStore) -> None:
+    session_id = begin(store)
+    store.add_feedback(session_id, Feedback(3, "same", False), now=T0)
+    store.add_feedback(session_id, Feedback(6, "worse", True, True, "stiff"), now=T0 + timedelta(hours=1))
+    assert store.session(session_id).feedback == Feedback(6, "worse", True, True, "stiff")
+
+
+def test_sessions_are_listed_newest_first_with_since_and_limit(store: HistoryStore) -> None:
+    ids = [begin(store, T0 + timedelta(days=n)) for n in range(4)]
+    assert [record.id for record in store.sessions()] == ids[::-1]
+    assert [record.id for record in store.sessions(limit=2)] == ids[:1:-1]
+    assert [record.id for record in store.sessions(since=T0 + timedelta(days=2))] == ids[:1:-1]
+    assert store.sessions(since=T0 + timedelta(days=9)) == []
+
+
+def test_events_keep_every_field_in_order(store: HistoryStore) -> None:
+    session_id = begin(store)
+    store.record_event(session_id, "phase", at_s=0.0, phase="warm_up", intensity=1, heat=1, now=T0)
+    store.record_event(session_id, "status", at_s=30.5, pad_temp_c=37.25, now=T0 + timedelta(seconds=30.5))
+    store.record_event(session_id, "fault", at_s=31.0, detail="over_temperature", now=T0 + timedelta(seconds=31))
+    first, second, third = store.events(session_id)
+    assert (first.kind, first.phase, first.intensity, first.heat, first.wall) == ("phase", "warm_up", 1, 1, T0)
+    assert (second.at_s, second.pad_temp_c, second.phase) == (30.5, 37.25, None)
+    assert (third.kind, third.detail, third.session_id) == ("fault", "over_temperature", session_id)
+
+
+def test_a_missing_session_is_a_key_error_with_a_plain_message(store: HistoryStore) -> None:
+    with pytest.raises(SessionNotFound) as caught:
+        store.session(42)
+    assert isinstance(caught.value, KeyError) and isinstance(caught.value, MedctlError)
+    assert str(caught.value).startswith("there is no session 42")
+    for call in (
+        lambda: store.events(42),
+        lambda: store.record_event(42, "pause", at_s=0.0),
+        lambda: store.end_session(42, reason="stop", massage_s=0.0, max_intensity=0),
+        lambda: store.add_feedback(42, Feedback(1, "same", False)),
+    ):
+        with pytest.raises(SessionNotFound):
+            call()
+
+
+def test_times_must_be_timezone_aware(store: HistoryStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        begin(store, datetime(2025, 1, 15, 12, 0))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.frequency_warnings(datetime(2025, 1, 15, 12, 0))
+
+
+def test_nonsense_numbers_and_kinds_are_refused(store: HistoryStore) -> None:
+    session_id = begin(store)
+    with pytest.raises(ValueError, match="at_s"):
+        store.record_event(session_id, "status", at_s=float("nan"))
+    with pytest.raises(ValueError, match="kind"):
+        store.record_event(session_id, "", at_s=1.0)
+    with pytest.raises(ValueError, match="planned_s"):
+        begin(store, planned_s=float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "complaint"),
+    [
+        ({"relief": -1}, "relief"),
+        ({"relief": 11}, "relief"),
+        ({"relief": 5.5}, "relief"),
+        ({"relief": True}, "relief"),
+        ({"soreness": "awful"}, "soreness"),
+        ({"sharp_pain": "no"}, "sharp_pain"),
+        ({"inflammation": 1}, "inflammation"),
+        ({"note": None}, "note"),
+    ],
+)
+def test_feedback_is_validated(fields: dict[str, Any], complaint: str) -> None:
+    values: dict[str, Any] = {"relief": 5, "soreness": "same", "sharp_pain": False, **fields}
+    with pytest.raises(ValueError, match=complaint):
+        Feedback(**values)
+
+
+def test_feedback_edges_are_accepted() -> None:
+    assert Feedback(0, "better", False).relief == 0
+    assert Feedback(10, "worse", True, True, "").relief == 10
+
+
+# -- rule R9: frequency --------------------------------------------------------------------
+
+
+def codes(store: HistoryStore, now: datetime) -> list[str]:
+    return [warning.code for warning in store.frequency_warnings(now)]
+
+
+def test_no_history_no_warning(store: HistoryStore) -> None:
+    assert store.frequency_warnings(T0) == []
+
+
+def test_same_day_warns_and_yesterday_does_not(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    begin(store, datetime(2025, 1, 14, 23, 59, tzinfo=UTC))
+    assert codes(store, datetime(2025, 1, 15, 0, 1, tzinfo=UTC)) == []
+    begin(store, datetime(2025, 1, 15, 0, 0, tzinfo=UTC))
+    (warning,) = store.frequency_warnings(datetime(2025, 1, 15, 23, 59, tzinfo=UTC))
+    assert warning.code == "same_day"
+    assert "today" in warning.message and "00:00" in warning.message and "tomorrow" in warning.message
+
+
+def test_the_day_boundary_is_local_midnight(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    local_tz("EST+5")  # UTC-5 all year
+    begin(store, datetime(2025, 1, 15, 4, 59, tzinfo=UTC))  # 23:59 on the 14th, local
+    assert codes(store, datetime(2025, 1, 15, 14, 0, tzinfo=UTC)) == []
+    begin(store, datetime(2025, 1, 15, 5, 0, tzinfo=UTC))  # 00:00 on the 15th, local
+    assert codes(store, datetime(2025, 1, 15, 14, 0, tzinfo=UTC)) == ["same_day"]
+    assert codes(store, datetime(2025, 1, 16, 4, 59, tzinfo=UTC)) == ["same_day"]
+    assert codes(store, datetime(2025, 1, 16, 5, 0, tzinfo=UTC)) == []
+
+
+def test_five_sessions_in_seven_days_warn_and_four_do_not(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    for days in (6, 5, 3, 2):
+        begin(store, T0 - timedelta(days=days))
+    assert codes(store, T0) == []
+    begin(store, T0 - timedelta(days=1))
+    (warning,) = store.frequency_warnings(T0)
+    assert warning.code == "weekly_limit"
+    assert "5 sessions in the last 7 days" in warning.message and "rest day" in warning.message
+
+
+def test_the_week_is_the_seven_days_before_now(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    begin(store, T0 - timedelta(days=7))  # exactly a week ago: out of the window
+    for days in (5, 3, 2, 1):
+        begin(store, T0 - timedelta(days=days))
+    assert codes(store, T0) == []
+    assert codes(store, T0 - timedelta(seconds=1)) == ["weekly_limit"]
+
+
+def test_sessions_after_now_are_not_counted(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    begin(store, T0 + timedelta(minutes=1))
+    assert codes(store, T0) == []
+
+
+@pytest.mark.parametrize(
+    ("feedback", "sign"),
+    [
+        (Feedback(2, "worse", False), "worse soreness"),
+        (Feedback(5, "better", True), "sharp pain"),
+        (Feedback(5, "same", False, inflammation=True), "inflammation"),
+    ],
+)
+def test_feedback_of_overdoing_it_warns_for_48_hours(
+    store: HistoryStore, local_tz: Callable[[str], None], feedback: Feedback, sign: str
+) -> None:
+    session_id = begin(store, T0 - timedelta(days=3))
+    store.add_feedback(session_id, feedback, now=T0 - timedelta(days=3))
+    assert codes(store, T0 - timedelta(days=3) + timedelta(hours=49)) == []
+    (warning,) = store.frequency_warnings(T0 - timedelta(days=3) + timedelta(hours=47))
+    assert warning.code == "recent_worse"
+    assert sign in warning.message and "rest" in warning.message and "healthcare provider" in warning.message
+
+
+def test_good_feedback_does_not_warn(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    session_id = begin(store, T0 - timedelta(days=2))
+    store.add_feedback(session_id, Feedback(9, "same", False), now=T0 - timedelta(hours=47))
+    assert codes(store, T0) == []
+
+
+def test_interrupted_sessions_count(db: Path, local_tz: Callable[[str], None]) -> None:
+    with HistoryStore(db) as store:
+        for days in (6, 4, 3, 2, 0):
+            begin(store, T0 - timedelta(days=days) - timedelta(hours=1))
+    raw(db).execute("UPDATE sessions SET pid = ?", (dead_pid(),))
+    with HistoryStore(db) as store:
+        assert {record.state for record in store.sessions()} == {"interrupted"}
+        assert codes(store, T0) == ["same_day", "weekly_limit"]
+
+
+def test_every_rule_can_warn_at_once(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    for hours in (100, 80, 60, 30, 2):
+        last = begin(store, T0 - timedelta(hours=hours))
+    store.add_feedback(last, Feedback(1, "worse", True, True), now=T0 - timedelta(hours=1))
+    warnings = store.frequency_warnings(T0)
+    assert [warning.code for warning in warnings] == ["same_day", "weekly_limit", "recent_worse"]
+    assert "worse soreness and sharp pain and inflammation" in warnings[2].message
+
+
+# -- export --------------------------------------------------------------------------------
+
+
+def _exported_history(store: HistoryStore) -> tuple[int, int]:
+    first = begin(store)
+    store.record_event(first, "phase", at_s=0.0, phase="warm_up", intensity=1, heat=1, now=T0)
+    store.record_override(first, "R9", "second session today", now=T0)
+    store.end_session(first, reason="completed", massage_s=300.0, max_intensity=3, now=T0 + timedelta(minutes=5))
+    store.add_feedback(first, Feedback(7, "better", False, note='said "ahh", then, relaxed'), now=T0)
+    second = begin(store, T0 + timedelta(days=1), heat=False, target_intensity=None)
+    return first, second
+
+
+def test_json_export_has_sessions_events_and_feedback(store: HistoryStore) -> None:
+    first, second = _exported_history(store)
+    exported = json.loads(store.export_json(store.sessions()))
+    assert [item["id"] for item in exported] == [second, first]
+    newer, older = exported
+    assert older["started_at"] == "2025-01-15T12:00:00.000000+00:00"
+    assert older["ended_at"] == "2025-01-15T12:05:00.000000+00:00"
+    assert (older["state"], older["heat"], older["max_intensity"]) == ("ended", True, 3)
+    assert older["overrides"] == ["R9: second session today"]
+    assert older["feedback"] == {
+        "relief": 7,
+        "soreness": "better",
+        "sharp_pain": False,
+        "inflammation": False,
+        "note": 'said "ahh", then, relaxed',
+        "at": "2025-01-15T12:00:00.000000+00:00",
+    }
+    assert [(event["kind"], event["phase"], event["detail"]) for event in older["events"]] == [
+        ("phase", "warm_up", None),
+        ("override", None, "R9: second session today"),
+    ]
+    assert older["events"][0]["wall"] == "2025-01-15T12:00:00.000000+00:00"
+    assert (newer["feedback"], newer["events"], newer["ended_at"], newer["target_intensity"]) == (None, [], None, None)
+
+
+def test_csv_export_has_one_row_per_session_with_feedback(store: HistoryStore) -> None:
+    first, second = _exported_history(store)
+    text = store.export_csv(store.sessions())
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["id"] for row in rows] == [str(second), str(first)]
+    newer, older = rows
+    assert older["started_at"] == "2025-01-15T12:00:00.000000+00:00"
+    assert (older["state"], older["heat"], older["massage_s"], older["overrides"]) == (
+        "ended",
+        "1",
+        "300.0",
+        "R9: second session today",
+    )
+    assert (older["relief"], older["soreness"], older["sharp_pain"], older["note"]) == (
+        "7",
+        "better",
+        "0",
+        'said "ahh", then, relaxed',
+    )
+    assert (newer["relief"], newer["note"], newer["ended_at"], newer["heat"]) == ("", "", "", "0")
+
+
+def test_exporting_nothing_gives_an_empty_list_and_a_header(store: HistoryStore) -> None:
+    assert json.loads(store.export_json([])) == []
+    assert store.export_csv([]).splitlines() == [",".join(CSV_COLUMNS)]
+
+
+def test_arbitrary_text_survives_a_round_trip(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+
+        @settings(max_examples=60, deadline=None)
+        @given(detail=st.text(), note=st.text(), reason=st.text())
+        def round_trip(detail: str, note: str, reason: str) -> None:
+            session_id = begin(store)
+            store.record_event(session_id, "status", at_s=1.0, detail=detail, now=T0)
+            store.record_override(session_id, "R9", reason, now=T0)
+            store.add_feedback(session_id, Feedback(5, "same", False, note=note), now=T0)
+            record = store.session(session_id)
+            assert store.events(session_id)[0].detail == detail
+            assert record.overrides == (f"R9: {reason}",)
+            assert record.feedback is not None and record.feedback.note == note
+            (exported,) = json.loads(store.export_json([record]))
+            assert (exported["events"][0]["detail"], exported["feedback"]["note"]) == (detail, note)
+            (row,) = csv.DictReader(io.StringIO(store.export_csv([record]), newline=""))
+            assert (row["note"], row["overrides"]) == (note, f"R9: {reason}")
+
+        round_trip()
