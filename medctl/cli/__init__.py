@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (``medctl history --json | head``): not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("medctl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as exc:

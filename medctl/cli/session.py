@@ -86,7 +86,7 @@ async def run(args: argparse.Namespace) -> int:
         print(decision.message, file=sys.stderr)
         return EXIT_NOT_SAFE
     out = sys.stdout
-    with HistoryStore(args.db or default_db_path()) as history:
+    with HistoryStore(args.db or default_db_path()) as history, _CtrlC() as ctrl_c:
         if args.device.startswith("sim://"):
             print("Using the built-in simulator (no massager named: --device URL).", file=out)
         async with connect(args.device) as massager:
@@ -95,6 +95,7 @@ async def run(args: argparse.Namespace) -> int:
                     plan, safety=safety, history=history, override_frequency=args.override_frequency
                 )
                 async with session:
+                    ctrl_c.session = session
                     await _drive(session, out)
             except FrequencyOverrideRequired as exc:
                 print(f"medctl: {exc}", file=sys.stderr)
@@ -106,6 +107,28 @@ async def run(args: argparse.Namespace) -> int:
             history.add_feedback(summary.session_id, ask_feedback())
             print("Feedback saved. Thank you.", file=out)
     return EXIT_BY_REASON[summary.end_reason]
+
+
+class _CtrlC:
+    """Ctrl-C stops a running session (device first, then the record); before that it cancels."""
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self._task = asyncio.current_task()
+
+    def __enter__(self) -> _CtrlC:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+    def _interrupt(self) -> None:
+        if self.session is not None and not self.session.done:
+            task = asyncio.create_task(self.session.stop())
+            task.add_done_callback(lambda t: t.exception())
+        elif self._task is not None:
+            self._task.cancel()
 
 
 def load_safety(path: Path | None) -> SafetyCheck:
@@ -145,24 +168,19 @@ def ask_feedback() -> Feedback:
 
 async def _drive(session: Session, out: TextIO) -> None:
     """Show progress and turn keys into actions until the session ends."""
-    loop = asyncio.get_running_loop()
     actions: asyncio.Queue[str] = asyncio.Queue()
-    loop.add_signal_handler(signal.SIGINT, actions.put_nowait, "stop")
-    try:
-        with keypresses(lambda key: actions.put_nowait(_ACTION_KEYS.get(key, ""))) as interactive:
-            print("Tips: " + " ".join(SAFETY_TIPS[3:]), file=out)
-            if interactive:
-                print(KEYS_HELP, file=out)
-            view = _ProgressView(out, live=interactive and out.isatty())
-            worker = asyncio.create_task(_act(session, actions, view))
-            try:
-                async for update in session.updates():
-                    view.show(update)
-            finally:
-                worker.cancel()
-                view.close()
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
+    with keypresses(lambda key: actions.put_nowait(_ACTION_KEYS.get(key, ""))) as interactive:
+        print("Tips: " + " ".join(SAFETY_TIPS[3:]), file=out)
+        if interactive:
+            print(KEYS_HELP, file=out)
+        view = _ProgressView(out, live=interactive and out.isatty())
+        worker = asyncio.create_task(_act(session, actions, view))
+        try:
+            async for update in session.updates():
+                view.show(update)
+        finally:
+            worker.cancel()
+            view.close()
 
 
 _ACTION_KEYS: Final = {

@@ -159,3 +159,26 @@ async def test_killed_controller_leaves_device_stopped_and_record_interrupted(
         events = history.events(record.id)
         assert [e.kind for e in events][:3] == ["phase", "intensity", "heat"]  # warm-up began, heat went on
         assert "stop" not in {e.kind for e in events}  # it never ended cleanly
+
+
+async def test_ctrl_c_stops_the_device_and_records_the_session(safety_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    async with SimulatedDevice() as device:
+        pty = await device.serve_pty()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "medctl", "session", "--device", f"serial://{pty.path}",
+            "--safety-file", str(safety_file), "--no-feedback",
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "MEDCTL_DB": str(db)},
+        )  # fmt: skip
+        await device.wait_for(lambda s: s.running, timeout=15)
+        process.send_signal(signal.SIGINT)
+        state = await device.wait_for(lambda s: not s.running, timeout=2)
+        out, err = await asyncio.wait_for(process.communicate(), 10)
+    assert process.returncode == 3, err.decode()
+    assert "Traceback" not in err.decode()
+    assert b"Session stopped" in out
+    assert not state.faults  # stopped by the controller, not by the watchdog
+    with HistoryStore(db) as history:
+        (record,) = history.sessions()
+    assert record.state == "ended" and record.end_reason == "stopped"
