@@ -19,16 +19,17 @@ from medctl import __version__
 from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_option, add_device_option
 from medctl.errors import MedctlError
 
+COMMANDS = ("session", "status", "history", "feedback", "simulate")
+_GLOBAL_OPTIONS = ("-v", "--verbose")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_default_command(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not hasattr(args, "run"):
-        args = parser.parse_args([*(argv or sys.argv[1:]), "session"])
     try:
         code: int = asyncio.run(args.run(args))
         return code
@@ -44,6 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MedctlError as exc:
         print(f"medctl: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def with_default_command(argv: list[str]) -> list[str]:
+    """``medctl`` and ``medctl --device URL ...`` mean ``medctl session ...``."""
+    position = 0
+    while position < len(argv) and argv[position] in _GLOBAL_OPTIONS:
+        position += 1
+    rest = argv[position:]
+    if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
+        return argv
+    return [*argv[:position], "session", *rest]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from medctl.address import parse_address
 from medctl.cli.common import (
     EXIT_DEVICE_FAULT,
     EXIT_ENDED_BY_RULE,
@@ -80,6 +81,7 @@ async def run(args: argparse.Namespace) -> int:
         plan = SessionPlan(minutes=args.minutes, heat=args.heat, target_intensity=args.target)
     except RuleViolation as exc:
         raise UsageError(str(exc)) from exc
+    parse_address(args.device)  # a bad address fails before any question is asked
     safety = load_safety(args.safety_file)
     decision = safety.decision()
     if not decision.allowed:
