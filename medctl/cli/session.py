@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -239,8 +240,12 @@ class _ProgressView:
             self._last_notice = update.notice
             self.say(update.notice)
         line = format_progress(update)
+        if self._live and update.phase.value != self._last_phase:
+            self._last_phase = update.phase.value
+            self.say(f"— {update.phase_text}")
         if self._live:
-            self._out.write("\r\x1b[2K" + line)
+            width = shutil.get_terminal_size().columns - 1  # a wrapped line cannot be redrawn in place
+            self._out.write("\r\x1b[2K" + line[:width])
             self._out.flush()
             return
         if update.phase.value != self._last_phase or update.massage_s - self._last_plain_s >= PLAIN_PROGRESS_EVERY_S:
@@ -257,13 +262,14 @@ class _ProgressView:
             print(file=self._out)
 
 
-def format_progress(update: SessionUpdate, width: int = 20) -> str:
+def format_progress(update: SessionUpdate, width: int = 12) -> str:
     filled = round(update.progress * width)
     bar = "█" * filled + "░" * (width - filled)
     temp = "--.-" if update.pad_temp_c is None else f"{update.pad_temp_c:4.1f}"
+    phase = update.phase.value.replace("_", "-")
     return (
-        f"[{update.phase_text}] {bar} {clock_text(update.time_left_s)} left | "
-        f"intensity {update.intensity} | heat {update.heat} | pad {temp} °C | {update.next_action}"
+        f"[{phase}] {bar} {clock_text(update.time_left_s)} left  intensity {update.intensity}  "
+        f"heat {update.heat}  {temp} °C  {update.next_action}"
     )
 
 
