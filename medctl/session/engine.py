@@ -554,6 +554,7 @@ class Session:
         self._end_reason = reason
         with contextlib.suppress(MedctlError):
             await self._massager.stop()
+        self._heat = 0  # STOP turns the heater off too
         if self._active_since is not None:
             self._accumulated_s = self.massage_s
             self._active_since = None
