@@ -89,27 +89,38 @@ async def run(args: argparse.Namespace) -> int:
         print(decision.message, file=sys.stderr)
         return EXIT_NOT_SAFE
     out = sys.stdout
-    with HistoryStore(args.db or default_db_path()) as history, _CtrlC() as ctrl_c:
-        if args.device.startswith("sim://"):
-            print("Using the built-in simulator (no massager named: --device URL).", file=out)
-        async with connect(args.device) as massager:
-            try:
-                session = massager.session(
-                    plan, safety=safety, history=history, override_frequency=args.override_frequency
-                )
-                async with session:
-                    ctrl_c.session = session
-                    await _drive(session, out)
-            except FrequencyOverrideRequired as exc:
-                print(f"medctl: {exc}", file=sys.stderr)
-                print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
-                return EXIT_NOT_SAFE
+    with HistoryStore(args.db or default_db_path()) as history:
+        with _CtrlC() as ctrl_c:
+            if args.device.startswith("sim://"):
+                print("Using the built-in simulator (no massager named: --device URL).", file=out)
+            async with connect(args.device) as massager:
+                try:
+                    session = massager.session(
+                        plan, safety=safety, history=history, override_frequency=args.override_frequency
+                    )
+                    async with session:
+                        ctrl_c.session = session
+                        await _drive(session, out)
+                except FrequencyOverrideRequired as exc:
+                    print(f"medctl: {exc}", file=sys.stderr)
+                    print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
+                    return EXIT_NOT_SAFE
         summary = session.record
         _print_summary(summary.end_reason, session, out)
         if summary.session_id is not None and sys.stdin.isatty() and not args.no_feedback:
-            history.add_feedback(summary.session_id, ask_feedback())
-            print("Feedback saved. Thank you.", file=out)
+            _collect_feedback(history, summary.session_id)
     return EXIT_BY_REASON[summary.end_reason]
+
+
+def _collect_feedback(history: HistoryStore, session_id: int) -> None:
+    """Asked after the massager is off; Ctrl-C or end of input skips it."""
+    try:
+        feedback = ask_feedback()
+    except (KeyboardInterrupt, EOFError):
+        print("\nFeedback skipped (medctl feedback can add it later).")
+        return
+    history.add_feedback(session_id, feedback)
+    print("Feedback saved. Thank you.")
 
 
 class _CtrlC:
