@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -79,6 +79,8 @@ HEARTBEAT_INTERVAL_S = 1.0
 SUBSCRIBER_QUEUE = 32
 
 T = TypeVar("T")
+#: NACK codes meaning the device no longer treats this controller as its owner (SPEC §6.8.6).
+_SESSION_LOST = frozenset({ErrorCode.HELLO_REQUIRED, ErrorCode.NOT_OWNER})
 StatusListener = Callable[[DeviceStatus], None]
 FaultListener = Callable[[FaultEvent], None]
 
@@ -130,6 +132,9 @@ class DeviceClient:
         self._last_sent = 0.0
         self._last_heard = 0.0
         self._lost: ConnectionLost | None = None
+        self._owner = False
+        #: >0 while a caller's control loop (a session) sends the heartbeats itself.
+        self._driven_keepalive = 0
         self._lost_event = asyncio.Event()
         self._closed = False
         self.identity: DeviceIdentity | None = None
@@ -157,6 +162,7 @@ class DeviceClient:
         """Open the link, introduce this controller and read identity and state."""
         await self._transport.open()
         self._start_reader()
+        self._owner = False
         try:
             self.identity = await self._handshake()
         except BaseException:
@@ -228,6 +234,23 @@ class DeviceClient:
 
     async def heartbeat(self) -> None:
         await self._request(Heartbeat(), stoppable=False, retries=0)
+
+    async def keepalive(self) -> None:
+        """Send a heartbeat if nothing was sent for a heartbeat interval; call it from a control loop."""
+        interval = self._heartbeat_interval or HEARTBEAT_INTERVAL_S
+        if self.connected and asyncio.get_running_loop().time() - self._last_sent >= interval:
+            with contextlib.suppress(MedctlError):
+                await self.heartbeat()
+
+    @contextlib.contextmanager
+    def keepalive_driven_by_caller(self) -> Iterator[None]:
+        """While inside, the caller's loop calls :meth:`keepalive` and this client sends no heartbeats
+        of its own, so if that loop hangs the device stops being heard (SPEC §6.8.3)."""
+        self._driven_keepalive += 1
+        try:
+            yield
+        finally:
+            self._driven_keepalive -= 1
 
     async def get_status(self) -> DeviceStatus:
         ack = await self._request(GetStatus(), stoppable=False)
@@ -341,7 +364,10 @@ class DeviceClient:
             self._pending.pop(seq, None)
         answer = future.result()
         if isinstance(answer, Nack):
-            raise refusal(answer.request, answer.code, answer.detail)
+            error = refusal(answer.request, answer.code, answer.detail)
+            if answer.code in _SESSION_LOST and message.TYPE is not MsgType.HELLO and self._owner:
+                self._mark_lost(ConnectionLost(f"{self.description} no longer takes commands from this controller"))
+            raise error
         return answer
 
     async def _send(self, frame: bytes) -> None:
@@ -369,6 +395,7 @@ class DeviceClient:
                 ) from exc
             raise
         result = _parse(HelloResult.from_bytes, ack.data)
+        self._owner = True
         texts = {}
         for info in InfoField:
             info_ack = await self._request(GetInfo(info), stoppable=False)
@@ -412,22 +439,24 @@ class DeviceClient:
                 elif isinstance(message, FaultEvent):
                     for listener in list(self._fault_listeners):
                         listener(message)
+                    if message.active and message.fault is Fault.LINK_LOST and self._owner:
+                        self._mark_lost(ConnectionLost(f"{self.description}: its watchdog released this controller"))
         except ConnectionLost as exc:
             self._mark_lost(exc)
         except Exception as exc:  # a transport failing in an unexpected way is still a lost link
             self._mark_lost(ConnectionLost(f"{self.description} failed: {exc}"))
 
     async def _keepalive_loop(self, interval: float) -> None:
-        """Heartbeat when idle; declare the link lost when the device has been silent too long."""
+        """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence."""
         loop = asyncio.get_running_loop()
         silence_limit = self.capabilities.watchdog_s
         while self._lost is None:
             due = self._last_sent + interval
-            await asyncio.sleep(max(0.0, due - loop.time()))
+            await asyncio.sleep(max(0.0, due - loop.time(), 0.0 if not self._driven_keepalive else interval / 2))
             if loop.time() - self._last_heard > silence_limit:
                 self._mark_lost(ConnectionLost(f"{self.description} stopped answering"))
                 return
-            if loop.time() >= self._last_sent + interval:
+            if loop.time() >= self._last_sent + interval and not self._driven_keepalive:
                 with contextlib.suppress(MedctlError):
                     await self.heartbeat()
 
@@ -445,11 +474,14 @@ class DeviceClient:
         self.status = status
         for listener in list(self._status_listeners):
             listener(status)
+        if self._owner and not status.owned:  # SPEC §6.8: the device let go of us
+            self._mark_lost(ConnectionLost(f"{self.description} released this controller"))
         return status
 
     def _mark_lost(self, error: ConnectionLost) -> None:
         if self._lost is not None:
             return
+        self._owner = False
         self._lost = error
         self._lost_event.set()
         _LOGGER.info("link lost: %s", error)

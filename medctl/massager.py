@@ -8,6 +8,7 @@ adapter for another maker's protocol can implement it too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from firmware_protocol import Fault, FaultEvent
@@ -38,6 +39,14 @@ class Massager(Protocol):
     def on_status(self, listener: Callable[[DeviceStatus], None]) -> Callable[[], None]: ...
 
     def on_fault(self, listener: Callable[[FaultEvent], None]) -> Callable[[], None]: ...
+
+    async def keepalive(self) -> None:
+        """Heartbeat if one is due; called from the session's control loop."""
+        ...
+
+    def keepalive_driven_by_caller(self) -> AbstractContextManager[None]:
+        """While inside, heartbeats come only from :meth:`keepalive` calls."""
+        ...
 
     async def wait_lost(self) -> ConnectionLost: ...
 

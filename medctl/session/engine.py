@@ -191,6 +191,8 @@ class Session:
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._history_failed = False
+        #: While the session runs, its control loop is what keeps the device's watchdog fed.
+        self._keepalive = contextlib.ExitStack()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ class Session:
             self._overrides.append(f"R9: {self._override}")
             if self.session_id is not None:
                 self._history_call(lambda h: h.record_override(self._sid, "R9", self._override or "", at_s=0.0))
+        self._keepalive.enter_context(self._massager.keepalive_driven_by_caller())
         self._unsubscribe.append(self._massager.on_status(self._on_status))
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
         rules.check_start_level(1, 1 if self.plan.heat else 0)
@@ -437,6 +440,7 @@ class Session:
                     pass
                 except MedctlError as exc:
                     _LOGGER.info("session tick: %s", exc)
+            await self._massager.keepalive()
             self._publish()
 
     async def _tick(self) -> None:
@@ -573,6 +577,7 @@ class Session:
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
+        self._keepalive.close()
         self._done.set()
         self._publish()
 

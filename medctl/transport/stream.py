@@ -8,6 +8,7 @@ import logging
 from collections import deque
 
 from firmware_protocol import Frame, FrameError, StreamDecoder, encode_stream
+from firmware_protocol.constants import STREAM_DELIMITER
 from medctl.errors import ConnectionLost
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,9 +35,11 @@ class StreamLink:
         return self._decoder.stats.errors
 
     def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Use a freshly opened stream; a lone delimiter ends any partial packet the device holds (SPEC §9.1)."""
         self._reader, self._writer = reader, writer
         self._decoder.reset()
         self._frames.clear()
+        writer.write(STREAM_DELIMITER)
 
     async def send(self, frame: bytes) -> None:
         writer = self._writer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from firmware_protocol import Frame
 from medctl.errors import TransportError
@@ -31,6 +32,9 @@ class TcpTransport:
             raise TransportError(f"cannot connect to {self.description}: no answer in {CONNECT_TIMEOUT_S:g} s") from exc
         except OSError as exc:
             raise TransportError(f"cannot connect to {self.description}: {exc.strerror or exc}") from exc
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # frames are tiny; don't batch them
         self._link.attach(reader, writer)
 
     async def send(self, frame: bytes) -> None:

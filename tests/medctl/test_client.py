@@ -206,3 +206,13 @@ async def test_close_stops_the_device() -> None:
         await massager.start(2)
         await massager.close()
         assert not device.state.running and not device.state.owned
+
+
+async def test_the_client_notices_when_the_watchdog_released_it() -> None:
+    async with SimulatedDevice() as device:
+        silent = DeviceClient(SimTransport(device=device), heartbeat_interval=None)
+        await silent.open()
+        await silent.start(1)
+        lost = await asyncio.wait_for(silent.wait_lost(), 5)
+        assert "released this controller" in str(lost) or "watchdog" in str(lost)
+        await silent.close()

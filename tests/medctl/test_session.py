@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from firmware_protocol import Fault
 from medctl.client import DeviceClient
 from medctl.errors import TransportError
 from medctl.session import EndReason, Phase, RuleViolation, SafetyCheck, SessionPlan
@@ -290,3 +291,15 @@ async def test_link_that_never_comes_back_ends_the_session() -> None:
         assert record.end_reason is EndReason.LINK_LOST
         assert not device.state.running
         await massager.close()
+
+
+async def test_a_hung_session_loop_stops_being_heard_and_the_device_stops() -> None:
+    """SPEC §6.8.3: heartbeats come from the session's control loop, not from a side task."""
+    async with simulated_massager() as (device, client):
+        async with client.session(SessionPlan(minutes=5), safety=SAFE) as session:
+            await until(session, 10)
+            await session._lock.acquire()  # the control loop hangs here from its next tick
+            state = await device.wait_for(lambda s: not s.running, timeout=6)
+            assert state.faults & Fault.LINK_LOST
+            session._lock.release()
+            await session.stop()
