@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
 from firmware_protocol import Fault
 from medctl.client import DeviceClient
 from medctl.errors import TransportError
-from medctl.session import EndReason, Phase, RuleViolation, SafetyCheck, SessionPlan
+from medctl.history import HistoryStore
+from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan
 from medctl.session.engine import Session
 from medctl.testing import simulated_massager
 from medctl.transport.sim import SimTransport
@@ -303,3 +305,24 @@ async def test_a_hung_session_loop_stops_being_heard_and_the_device_stops() -> N
             assert state.faults & Fault.LINK_LOST
             session._lock.release()
             await session.stop()
+
+
+async def test_r9_frequency_needs_a_recorded_override(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        async with simulated_massager() as (device, client):
+            async with client.session(SessionPlan(minutes=5), safety=SAFE, history=history) as first:
+                await first.stop()
+            with pytest.raises(FrequencyOverrideRequired) as refusal:
+                async with client.session(SessionPlan(minutes=5), safety=SAFE, history=history):
+                    pass
+            assert refusal.value.rule == "R9" and "today" in str(refusal.value)
+            assert not device.state.running
+            override = "my physiotherapist suggested two short sessions today"
+            async with client.session(
+                SessionPlan(minutes=5), safety=SAFE, history=history, override_frequency=override
+            ) as second:
+                assert device.state.running
+                await second.stop()
+        assert second.record.overrides == (f"R9: {override}",)
+        (newest, oldest) = history.sessions()
+        assert newest.overrides == (f"R9: {override}",) and oldest.overrides == ()
