@@ -449,7 +449,9 @@ class DeviceClient:
     async def _keepalive_loop(self, interval: float) -> None:
         """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence."""
         loop = asyncio.get_running_loop()
-        silence_limit = self.capabilities.watchdog_s
+        # Give up one heartbeat before the device's own watchdog would: the blind STOP then
+        # reaches a device that still hears us (a one-way failure) no later than its watchdog.
+        silence_limit = max(interval, self.capabilities.watchdog_s - interval)
         while self._lost is None:
             due = self._last_sent + interval
             await asyncio.sleep(max(0.0, due - loop.time(), 0.0 if not self._driven_keepalive else interval / 2))
@@ -459,6 +461,10 @@ class DeviceClient:
             if loop.time() >= self._last_sent + interval and not self._driven_keepalive:
                 with contextlib.suppress(MedctlError):
                     await self.heartbeat()
+
+    async def _blind_stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._transport.send(encode_message(Stop(), self._next_seq()))
 
     def _resolve(self, seq: int, answer: Ack | Nack) -> None:
         pending = self._pending.get(seq)
@@ -481,6 +487,9 @@ class DeviceClient:
     def _mark_lost(self, error: ConnectionLost) -> None:
         if self._lost is not None:
             return
+        if self._owner:
+            # the link may be broken one way only: a blind STOP costs nothing and may get through
+            self._spawn(self._blind_stop(), "medctl-blind-stop")
         self._owner = False
         self._lost = error
         self._lost_event.set()

@@ -44,6 +44,8 @@ class FaultInjector:
         self._targets: list[FaultTarget] = []
         self._corrupt: dict[Way, int] = {"in": 0, "out": 0}
         self._duplicate: dict[Way, int] = {"in": 0, "out": 0}
+        self._reorder: dict[Way, int] = {"in": 0, "out": 0}
+        self._held: dict[Way, bytes | None] = {"in": None, "out": None}
         self._delay_s = 0.0
         self._dropped = False
 
@@ -100,6 +102,11 @@ class FaultInjector:
         for way in _ways(direction):
             self._duplicate[way] = _count(n)
 
+    def reorder_next(self, n: int = 1, direction: Direction = "out") -> None:
+        """Swap each of the next *n* frames travelling in *direction* with the frame after it."""
+        for way in _ways(direction):
+            self._reorder[way] = _count(n)
+
     def delay(self, seconds: float) -> None:
         """Hold every outgoing frame for *seconds* of loop time, keeping their order (0 ends it)."""
         if not (math.isfinite(seconds) and seconds >= 0):
@@ -117,6 +124,8 @@ class FaultInjector:
         self.stop_refusing()
         self._corrupt = {"in": 0, "out": 0}
         self._duplicate = {"in": 0, "out": 0}
+        self._reorder = {"in": 0, "out": 0}
+        self._held = {"in": None, "out": None}
         self._delay_s = 0.0
         self.restore_links()
 
@@ -142,7 +151,7 @@ class FaultInjector:
         return unregister
 
     def mangle(self, frame: bytes, way: Way) -> list[bytes]:
-        """What arrives of *frame* travelling *way*: itself, corrupted, or twice."""
+        """What arrives of *frame* travelling *way*: itself, corrupted, twice, or held back one frame."""
         pieces = [frame]
         if self._corrupt[way] > 0:
             self._corrupt[way] -= 1
@@ -150,6 +159,13 @@ class FaultInjector:
         if self._duplicate[way] > 0:
             self._duplicate[way] -= 1
             pieces = pieces * 2
+        held, self._held[way] = self._held[way], None
+        if held is not None:
+            return [*pieces, held]
+        if self._reorder[way] > 0:
+            self._reorder[way] -= 1
+            self._held[way] = pieces[0]
+            return pieces[1:]
         return pieces
 
     def _flip_bit(self, frame: bytes) -> bytes:

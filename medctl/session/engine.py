@@ -178,6 +178,9 @@ class Session:
         self._last_sample_s = -SAMPLE_INTERVAL_S
         self._heat_blocked: str | None = None
         self._pad_temp_c: float | None = None
+        self._last_status: DeviceStatus | None = None
+        #: Loop time of the last START we had acknowledged; statuses after it reflect it.
+        self._commanded_at = 0.0
         self._faults: list[FaultEvent] = []
         self._notice: str | None = None
         self._notices: list[str] = []
@@ -243,6 +246,7 @@ class Session:
             raise
         self._intensity = 1
         self._max_intensity = 1
+        self._commanded_at = asyncio.get_running_loop().time()
         self._enter(Phase.WARM_UP)
         self._record("intensity", intensity=1)
         if self._heat:
@@ -423,6 +427,7 @@ class Session:
             new_warm_up = gap >= rules.RESUME_WARM_UP_GAP_S or self._warm_up_end_s > self.massage_s
             if new_warm_up:
                 self._warm_up_end_s = self.massage_s + rules.WARM_UP_S
+            self._commanded_at = asyncio.get_running_loop().time()
             self._record("resume", detail=f"after {gap:.0f} s")
             self._enter(Phase.WARM_UP if new_warm_up else Phase.MASSAGE)
 
@@ -447,6 +452,12 @@ class Session:
         await self._handle_faults()
         if self.done:
             return
+        if self.phase in ACTIVE_PHASES and self._stopped_elsewhere():
+            await self._finish(
+                EndReason.STOPPED,
+                notice="the massager was stopped outside this session (its own button, or another controller)",
+            )
+            return
         massage = self.massage_s
         if self.phase in (Phase.PAUSED, Phase.INTERRUPTED) and not self._reconnecting:
             if rules.pause_expired(self._halt_elapsed(), self.plan.pause_limit_s):
@@ -468,6 +479,18 @@ class Session:
         if massage - self._last_sample_s >= SAMPLE_INTERVAL_S:
             self._last_sample_s = massage
             self._record("status", intensity=self._intensity, heat=self._heat, pad_temp_c=self._pad_temp_c)
+
+    def _stopped_elsewhere(self) -> bool:
+        """The device reports its motor off although we run it, and no fault or link loss explains it."""
+        status = self._last_status
+        explained = Fault.LINK_LOST | Fault.MOTOR_STALL | Fault.BATTERY_EMPTY | Fault.AUTO_OFF
+        return (
+            status is not None
+            and status.received_at > self._commanded_at
+            and not status.running
+            and status.owned
+            and not status.faults & explained
+        )
 
     async def _climb_towards_target(self) -> None:
         target = self.plan.target_intensity
@@ -670,6 +693,7 @@ class Session:
 
     def _on_status(self, status: DeviceStatus) -> None:
         self._pad_temp_c = status.pad_temp_c
+        self._last_status = status
 
     def _on_fault(self, event: FaultEvent) -> None:
         self._faults.append(event)
