@@ -25,7 +25,12 @@ class CoalescingSlot:
 
     async def submit(self, value: int) -> None:
         """Ask for *value*; returns when it (or a newer value that replaced it) is acknowledged."""
-        future = self._pending[1] if self._pending is not None else asyncio.get_running_loop().create_future()
+        if self._pending is not None:
+            future = self._pending[1]
+        else:
+            future = asyncio.get_running_loop().create_future()
+            # a caller cancelled while waiting leaves no one to read the outcome: read it here
+            future.add_done_callback(_observe)
         self._pending = (value, future)
         if not self.busy:
             self._worker = asyncio.create_task(self._drain(), name="medctl-coalesce")
@@ -57,3 +62,8 @@ class CoalescingSlot:
             else:
                 if not future.done():
                     future.set_result(None)
+
+
+def _observe(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,81 @@
+"""STOP latency: from ``stop()`` being called to the simulator's motor being off, under load.
+
+Load on the same link while STOP is measured: the device streams STATUS every 10 ms
+(instead of every second) and another task keeps intensity and heat changes and status
+queries in flight. Over a pseudo-terminal and TCP; the baseline is a raw pyserial echo of
+a frame on a pseudo-terminal, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from bench.pty_round_trip import raw_echo
+from bench.stats import Sample, table
+from medctl.client import DeviceClient
+from medctl.errors import MedctlError
+from medctl.transport.base import Transport
+from medctl.transport.serial import SerialTransport
+from medctl.transport.tcp import TcpTransport
+from simulator import DeviceConfig, SimulatedDevice
+
+Opener = Callable[[SimulatedDevice], Awaitable[Transport]]
+
+
+async def _pty(device: SimulatedDevice) -> Transport:
+    return SerialTransport((await device.serve_pty()).path)
+
+
+async def _tcp(device: SimulatedDevice) -> Transport:
+    endpoint = await device.serve_tcp()
+    return TcpTransport(endpoint.host, endpoint.port)
+
+
+async def _busy(client: DeviceClient) -> None:
+    """Keep other commands in flight: intensity and heat changes, status queries."""
+    level = 1
+    while True:
+        level = level % 5 + 1
+        with contextlib.suppress(MedctlError):
+            await asyncio.gather(client.set_intensity(level), client.set_heat(level % 3), client.get_status())
+
+
+async def measure(label: str, opener: Opener, count: int) -> Sample:
+    config = DeviceConfig(status_interval_s=0.01)
+    samples: list[float] = []
+    async with SimulatedDevice(config) as device:
+        client = DeviceClient(await opener(device))
+        await client.open()
+        load = asyncio.create_task(_busy(client))
+        try:
+            for _ in range(count):
+                await client.start(1)
+                await asyncio.sleep(0.005)  # let the load fill the link again
+                started = time.perf_counter()
+                stopping = asyncio.create_task(client.stop())
+                await device.wait_for(lambda s: not s.running, timeout=2)
+                samples.append(time.perf_counter() - started)
+                await stopping
+        finally:
+            load.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await load
+            await client.close()
+    return Sample(label, samples)
+
+
+def run(count: int = 300) -> tuple[Sample, list[Sample]]:
+    baseline = raw_echo(count * 3)
+    baseline = Sample("raw pyserial echo (pty)", baseline.samples)
+    measured = [
+        asyncio.run(measure("stop under load, pty", _pty, count)),
+        asyncio.run(measure("stop under load, tcp", _tcp, count)),
+    ]
+    return baseline, measured
+
+
+def report(baseline: Sample, measured: list[Sample]) -> str:
+    return table("stop() → motor off", measured, baseline)
