@@ -110,9 +110,11 @@ async def inject(fault: str, device: SimulatedDevice) -> None:
         faults.force_over_temperature()
     elif fault == "stall":
         faults.stall_motor()
+        await asyncio.sleep(1)  # found at the device's next poll, if the motor is turning
     elif fault == "battery":
         if device.config.battery:
             faults.drain_battery()
+            await asyncio.sleep(1)
     elif fault == "drop_links":
         faults.drop_links()
     elif fault == "device_silent":
