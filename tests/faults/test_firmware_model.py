@@ -96,10 +96,8 @@ class FirmwareVersusModel(RuleBasedStateMachine):
             self.check(answer, ErrorCode.NOT_OWNER)
             return
         self.check(answer, None)
-        if self.model.owner == controller:
-            for other, owner in list(sessions.items()):
-                if owner == controller and other != link:
-                    del sessions[other]  # a takeover ends the old link's session (SPEC §7.2)
+        if self.model.owner == controller and self.model.owner_link not in (None, link):
+            sessions.pop(self.model.owner_link, None)  # a takeover ends the old owner link's session (SPEC §7.2)
         sessions[link] = controller
         self.model.owner, self.model.owner_link, self.model.last_heard = controller, link, self.now
 
@@ -195,7 +193,10 @@ class FirmwareVersusModel(RuleBasedStateMachine):
             link.frames.clear()
 
 
-#: More examples for a longer run: MEDCTL_FUZZ_EXAMPLES=5000 pytest tests/faults/test_firmware_model.py
-EXAMPLES = int(os.environ.get("MEDCTL_FUZZ_EXAMPLES", "100"))
-FirmwareVersusModel.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=40, deadline=None)
+#: The suite's run is derandomized (the same examples every time, so CI is repeatable);
+#: a longer run explores: MEDCTL_FUZZ_EXAMPLES=5000 pytest tests/faults/test_firmware_model.py
+EXAMPLES = int(os.environ.get("MEDCTL_FUZZ_EXAMPLES", "0"))
+FirmwareVersusModel.TestCase.settings = settings(
+    max_examples=EXAMPLES or 100, stateful_step_count=40, deadline=None, derandomize=not EXAMPLES
+)
 test_firmware_matches_the_reference_model = FirmwareVersusModel.TestCase
