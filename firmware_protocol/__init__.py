@@ -1,15 +1,18 @@
 """medctl's wire protocol: frames, messages, CRC, stream framing and error codes.
 
 Pure data, no I/O: the device firmware (and the simulator) and the controller
-both build on this package; ``SPEC.md`` beside it is the normative text.
+both build on this package; ``SPEC.md`` beside it is the normative text. Pairing
+and authenticated requests (SPEC.md §11) are in :mod:`firmware_protocol.auth`.
 """
 
 from firmware_protocol.constants import (
+    AUTH_FRAME_VERSION,
     COMMAND_CHAR_UUID,
     DEFAULT_WATCHDOG_S,
     HEARTBEAT_INTERVAL_S,
     MAX_FRAME_LEN,
     MAX_PAYLOAD_LEN,
+    PLAIN_FRAME_VERSION,
     PROTOCOL_VERSION,
     SERVICE_UUID,
     STATUS_CHAR_UUID,
@@ -18,16 +21,19 @@ from firmware_protocol.constants import (
 )
 from firmware_protocol.crc import crc16
 from firmware_protocol.errors import (
+    AuthFailure,
     BadCRC,
     BadEncoding,
     BadLength,
     BadPayload,
+    BadTag,
     BadValue,
     ErrorCode,
     FrameError,
     MessageError,
     OversizeFrame,
     ProtocolError,
+    Replay,
     TruncatedFrame,
     UnknownType,
     UnsupportedVersion,
@@ -52,6 +58,10 @@ from firmware_protocol.messages import (
     MotorState,
     MsgType,
     Nack,
+    PairBegin,
+    PairBeginResult,
+    PairConfirm,
+    PairConfirmResult,
     Request,
     SetHeat,
     SetIntensity,
@@ -65,21 +75,25 @@ from firmware_protocol.messages import (
 from firmware_protocol.stream import StreamDecoder, encode_stream
 
 __all__ = [
+    "AUTH_FRAME_VERSION",
     "COMMAND_CHAR_UUID",
     "DEFAULT_WATCHDOG_S",
     "HEARTBEAT_INTERVAL_S",
     "MAX_FRAME_LEN",
     "MAX_PAYLOAD_LEN",
+    "PLAIN_FRAME_VERSION",
     "PROTOCOL_VERSION",
     "SERVICE_UUID",
     "STATUS_CHAR_UUID",
     "STATUS_INTERVAL_S",
     "SUPPORTED_VERSIONS",
     "Ack",
+    "AuthFailure",
     "BadCRC",
     "BadEncoding",
     "BadLength",
     "BadPayload",
+    "BadTag",
     "BadValue",
     "ClearFaults",
     "DeviceMessage",
@@ -103,7 +117,12 @@ __all__ = [
     "MsgType",
     "Nack",
     "OversizeFrame",
+    "PairBegin",
+    "PairBeginResult",
+    "PairConfirm",
+    "PairConfirmResult",
     "ProtocolError",
+    "Replay",
     "Request",
     "SetHeat",
     "SetIntensity",

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Final
 
-#: Frame format / protocol version this package speaks (SPEC.md §3, §6).
-PROTOCOL_VERSION: Final = 1
+#: The highest protocol version this package speaks (SPEC.md §6.7, §11).
+PROTOCOL_VERSION: Final = 2
 #: Versions this implementation can negotiate in HELLO.
-SUPPORTED_VERSIONS: Final = range(1, 2)
+SUPPORTED_VERSIONS: Final = range(1, 3)
+
+#: The frame's version byte names its layout (SPEC.md §11.2): a plain frame, as in version 1 ...
+PLAIN_FRAME_VERSION: Final = 1
+#: ... or an authenticated request, whose payload ends in a counter and a tag.
+AUTH_FRAME_VERSION: Final = 2
+#: Version bytes a receiver of this package accepts (SPEC.md §4.2 step 4).
+FRAME_VERSIONS: Final = frozenset({PLAIN_FRAME_VERSION, AUTH_FRAME_VERSION})
 
 #: A whole frame must fit one default BLE ATT payload (MTU 23 - 3 bytes of ATT header).
 MAX_FRAME_LEN: Final = 20
@@ -26,6 +33,15 @@ STREAM_DELIMITER: Final = b"\x00"
 
 #: Largest string field in an INFO answer (payload minus request type and field id).
 MAX_INFO_LEN: Final = MAX_PAYLOAD_LEN - 2
+
+#: The authenticated trailer (SPEC.md §11.2): a u32 counter and a truncated HMAC-SHA256 tag.
+COUNTER_LEN: Final = 4
+TAG_LEN: Final = 4
+TRAILER_LEN: Final = COUNTER_LEN + TAG_LEN
+#: The longest message payload an authenticated frame can carry (HELLO's 6 bytes).
+MAX_AUTH_PAYLOAD_LEN: Final = MAX_PAYLOAD_LEN - TRAILER_LEN
+#: Counters run 1..MAX_COUNTER; 0 is never accepted.
+MAX_COUNTER: Final = 0xFFFF_FFFF
 
 #: Controller timing the device expects (SPEC.md §7).
 DEFAULT_WATCHDOG_S: Final = 3.0

@@ -21,6 +21,25 @@ class ErrorCode(IntEnum):
     FAULT_ACTIVE = 0x07
     BUSY = 0x08
     BAD_VALUE = 0x09
+    AUTH_REQUIRED = 0x0A
+    AUTH_FAILED = 0x0B
+    REPLAYED = 0x0C
+
+
+class AuthFailure(IntEnum):
+    """The ``detail`` of a NACK ``AUTH_FAILED`` (SPEC.md §8, §11.7)."""
+
+    UNKNOWN_CONTROLLER = 0x01
+    BAD_TAG = 0x02
+    NO_PAIRING = 0x03
+    PAIRING_LOCKED = 0x04
+
+
+class Replay(IntEnum):
+    """The ``detail`` of a NACK ``REPLAYED``: how the counter compares with the last one accepted."""
+
+    REPEATED = 0x01
+    OLDER = 0x02
 
 
 class ProtocolError(Exception):
@@ -97,3 +116,10 @@ class BadValue(MessageError):
 
     name = "bad_value"
     code = ErrorCode.BAD_VALUE
+
+
+class BadTag(ProtocolError):
+    """An authenticated frame whose tag does not verify with the key tried (SPEC.md §11.2)."""
+
+    name = "bad_tag"
+    code = ErrorCode.AUTH_FAILED

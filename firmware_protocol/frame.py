@@ -2,7 +2,10 @@
 
     version:u8 | type:u8 | seq:u8 | len:u8 | payload[len] | crc16:u16be
 
-No I/O here; stream framing for serial/TCP is in :mod:`firmware_protocol.stream`.
+The version byte names the layout of the payload: 1 for a plain frame, 2 for an
+authenticated request whose payload ends in a counter and a tag (SPEC.md §11.2,
+:mod:`firmware_protocol.auth`). No I/O here; stream framing for serial/TCP is in
+:mod:`firmware_protocol.stream`.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from typing import Final
 
 from firmware_protocol.constants import (
     CRC_LEN,
+    FRAME_VERSIONS,
     HEADER_LEN,
     MAX_FRAME_LEN,
     MAX_PAYLOAD_LEN,
     MIN_FRAME_LEN,
-    PROTOCOL_VERSION,
+    PLAIN_FRAME_VERSION,
 )
 from firmware_protocol.crc import crc16
 from firmware_protocol.errors import (
@@ -39,7 +43,7 @@ class Frame:
     msg_type: int
     seq: int
     payload: bytes = b""
-    version: int = PROTOCOL_VERSION
+    version: int = PLAIN_FRAME_VERSION
 
     def __post_init__(self) -> None:
         for name, value in (("msg_type", self.msg_type), ("seq", self.seq), ("version", self.version)):
@@ -67,9 +71,9 @@ class Frame:
         expected = crc16(data[: size - CRC_LEN])
         if received != expected:
             raise BadCRC(f"CRC 0x{received:04X} does not match computed 0x{expected:04X}")
-        if version != PROTOCOL_VERSION:
+        if version not in FRAME_VERSIONS:
             raise UnsupportedVersion(
-                f"frame version {version} is not supported (this side speaks {PROTOCOL_VERSION})",
+                f"frame version {version} is not supported (this side speaks {sorted(FRAME_VERSIONS)})",
                 version=version,
                 msg_type=msg_type,
                 seq=seq,

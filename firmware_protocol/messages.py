@@ -3,7 +3,8 @@
 Each message is a frozen dataclass that knows its type byte and how to pack
 and unpack its payload. Requests flow controller → device (types 0x01-0x7F);
 answers and events flow device → controller (0x80-0xFF). Multi-byte fields
-are big-endian.
+are big-endian. An authenticated frame (SPEC.md §11) carries the same message
+payloads followed by a trailer; :func:`decode_message` reads the message of either.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import ClassVar, Final, Self, TypeVar
 
-from firmware_protocol.constants import MAX_INFO_LEN, NO_BATTERY
+from firmware_protocol.constants import AUTH_FRAME_VERSION, MAX_INFO_LEN, NO_BATTERY, TRAILER_LEN
 from firmware_protocol.errors import BadPayload, BadValue, ErrorCode, UnknownType
 from firmware_protocol.frame import Frame
 
@@ -29,6 +30,8 @@ class MsgType(IntEnum):
     SET_HEAT = 0x08
     HEARTBEAT = 0x09
     CLEAR_FAULTS = 0x0A
+    PAIR_BEGIN = 0x0B
+    PAIR_CONFIRM = 0x0C
     ACK = 0x80
     NACK = 0x81
     STATUS = 0x90
@@ -58,6 +61,9 @@ class Fault(IntFlag):
 
 
 ALL_FAULTS: Final = Fault(0x1F)
+#: Pairing nonces and confirmations are 8 bytes (SPEC.md §11.4).
+NONCE_LEN: Final = 8
+CONFIRMATION_LEN: Final = 8
 #: Bits of a fault byte that name no fault. (``~ALL_FAULTS`` would be ``Fault.NONE``:
 #: inverting a Flag keeps only defined bits, so the mask must be computed on the int.)
 UNDEFINED_FAULT_BITS: Final = 0xFF & ~ALL_FAULTS.value
@@ -76,9 +82,13 @@ class StatusFlag(IntFlag):
 
 
 def _unpack(layout: struct.Struct, payload: bytes, what: str) -> tuple[int, ...]:
-    if len(payload) != layout.size:
-        raise BadPayload(f"{what} payload must be {layout.size} bytes, got {len(payload)}")
+    _check_size(payload, layout.size, what)
     return layout.unpack(payload)
+
+
+def _check_size(payload: bytes, size: int, what: str) -> None:
+    if len(payload) != size:
+        raise BadPayload(f"{what} payload must be {size} bytes, got {len(payload)}")
 
 
 E = TypeVar("E", bound=IntEnum)
@@ -223,6 +233,52 @@ class ClearFaults(Request):
         if mask & UNDEFINED_FAULT_BITS:
             raise BadValue(f"CLEAR_FAULTS: undefined fault bits 0x{mask & UNDEFINED_FAULT_BITS:02X}")
         return cls(Fault(mask))
+
+
+def _require_len(value: bytes, size: int, what: str) -> None:
+    if len(value) != size:
+        raise ValueError(f"{what} must be {size} bytes, got {len(value)}")
+
+
+@dataclass(frozen=True, slots=True)
+class PairBegin(Request):
+    """Start pairing (SPEC.md §11.4): the controller's id and its nonce."""
+
+    TYPE: ClassVar = MsgType.PAIR_BEGIN
+    LAYOUT: ClassVar = struct.Struct(f">I{NONCE_LEN}s")
+    controller_id: int
+    nonce: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.nonce, NONCE_LEN, "PAIR_BEGIN nonce")
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.controller_id, self.nonce)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        _check_size(payload, cls.LAYOUT.size, "PAIR_BEGIN")
+        return cls(int.from_bytes(payload[:4], "big"), bytes(payload[4:]))
+
+
+@dataclass(frozen=True, slots=True)
+class PairConfirm(Request):
+    """Finish pairing (SPEC.md §11.4): proof that the controller derived the key."""
+
+    TYPE: ClassVar = MsgType.PAIR_CONFIRM
+    LAYOUT: ClassVar = struct.Struct(f">{CONFIRMATION_LEN}s")
+    confirmation: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.confirmation, CONFIRMATION_LEN, "PAIR_CONFIRM confirmation")
+
+    def payload(self) -> bytes:
+        return self.confirmation
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        _check_size(payload, cls.LAYOUT.size, "PAIR_CONFIRM")
+        return cls(bytes(payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,21 +444,72 @@ class InfoResult:
         return cls(_enum(InfoField, data[0], "GET_INFO result field"), text)
 
 
+@dataclass(frozen=True, slots=True)
+class PairBeginResult:
+    """ACK data for PAIR_BEGIN: the device's nonce."""
+
+    nonce: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.nonce, NONCE_LEN, "PAIR_BEGIN result nonce")
+
+    def to_bytes(self) -> bytes:
+        return self.nonce
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        if len(data) != NONCE_LEN:
+            raise BadPayload(f"PAIR_BEGIN result must be {NONCE_LEN} bytes, got {len(data)}")
+        return cls(bytes(data))
+
+
+@dataclass(frozen=True, slots=True)
+class PairConfirmResult:
+    """ACK data for PAIR_CONFIRM: proof that the device derived the same key."""
+
+    confirmation: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.confirmation, CONFIRMATION_LEN, "PAIR_CONFIRM result confirmation")
+
+    def to_bytes(self) -> bytes:
+        return self.confirmation
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        if len(data) != CONFIRMATION_LEN:
+            raise BadPayload(f"PAIR_CONFIRM result must be {CONFIRMATION_LEN} bytes, got {len(data)}")
+        return cls(bytes(data))
+
+
 MESSAGE_TYPES: Final[dict[int, type[Message]]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Goodbye, GetInfo, GetStatus, Start, Stop, SetIntensity, SetHeat, Heartbeat,
-        ClearFaults, Ack, Nack, Status, FaultEvent,
+        ClearFaults, PairBegin, PairConfirm, Ack, Nack, Status, FaultEvent,
     )
 }
 
 
 def decode_message(frame: Frame) -> Message:
-    """Interpret a valid frame; raise :class:`MessageError` for unknown types or bad payloads."""
+    """Interpret a valid frame; raise :class:`MessageError` for unknown types or bad payloads.
+
+    An authenticated frame's trailer is not part of the message: it is checked by
+    :func:`firmware_protocol.auth.verify_frame`, never here.
+    """
     kind = MESSAGE_TYPES.get(frame.msg_type)
     if kind is None:
         raise UnknownType(f"message type 0x{frame.msg_type:02X} is not defined")
-    return kind.from_payload(frame.payload)
+    return kind.from_payload(message_payload(frame))
+
+
+def message_payload(frame: Frame) -> bytes:
+    """The message's own payload: the frame's, less the trailer of an authenticated frame."""
+    if frame.version != AUTH_FRAME_VERSION:
+        return frame.payload
+    if len(frame.payload) < TRAILER_LEN:
+        raise BadPayload(f"an authenticated frame needs a {TRAILER_LEN}-byte trailer, got {len(frame.payload)} bytes")
+    return frame.payload[:-TRAILER_LEN]
 
 
 def encode_message(message: Message, seq: int) -> bytes:

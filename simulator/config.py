@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S
+from firmware_protocol.auth import normalize_code
 from firmware_protocol.constants import MAX_INFO_LEN
 
 #: HELLO's watchdog_ms field is a u16.
@@ -38,12 +39,15 @@ class DeviceConfig:
     model: str = "NeckEase 2"
     firmware: str = "1.4.0"
     serial: str = "NE2-000001"
+    #: The pairing code printed on the device (SPEC.md §11.4); None: a random one per device.
+    pairing_code: str | None = None
 
     def __post_init__(self) -> None:
         _check_levels(self)
         _check_temperatures(self)
         _check_times(self)
         _check_identity(self)
+        _check_pairing_code(self)
 
     def heat_target_c(self, heat: int) -> float:
         """The pad temperature heat level *heat* drives towards (ambient when off)."""
@@ -83,3 +87,11 @@ def _check_identity(config: DeviceConfig) -> None:
     for name in ("model", "firmware", "serial"):
         size = len(getattr(config, name).encode())
         _require(size <= MAX_INFO_LEN, f"{name} is {size} bytes of UTF-8, at most {MAX_INFO_LEN} fit a GET_INFO answer")
+
+
+def _check_pairing_code(config: DeviceConfig) -> None:
+    if config.pairing_code is not None:
+        try:
+            normalize_code(config.pairing_code)
+        except ValueError as exc:
+            raise ValueError(f"DeviceConfig: {exc}") from None

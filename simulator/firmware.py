@@ -7,6 +7,7 @@ regularly to advance the physics, enforce the safety limits and send the periodi
 
 Two clocks are injected: device time (thermal model, auto-off, battery) and link time
 (the watchdog), so an accelerated demo still expects a heartbeat every real second.
+Pairing and the authentication of requests (SPEC.md §11) are in :mod:`simulator.auth`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from firmware_protocol import (
     MessageError,
     MotorState,
     Nack,
+    PairBegin,
+    PairConfirm,
     Request,
     SetHeat,
     SetIntensity,
@@ -53,6 +56,7 @@ from firmware_protocol import (
 )
 from firmware_protocol.constants import NO_BATTERY
 from firmware_protocol.messages import MESSAGE_TYPES
+from simulator.auth import AuthRefused, DeviceAuth, PendingPairing
 from simulator.config import DeviceConfig
 from simulator.thermal import step_temperature
 
@@ -101,6 +105,11 @@ class DeviceState:
     nacks_sent: int = 0
     duplicates: int = 0
     requests_executed: int = 0
+    #: Frames the authentication step refused (SPEC.md §11.6), by reason; forged STOPs count too.
+    auth_required: int = 0
+    auth_failed: int = 0
+    replayed: int = 0
+    paired_controllers: int = 0
 
     @property
     def running(self) -> bool:
@@ -128,6 +137,7 @@ class _LinkState:
     controller_id: int | None = None
     last_request: bytes | None = None
     last_answer: bytes | None = None
+    pairing: PendingPairing | None = None
 
     def end_session(self) -> None:
         self.controller_id = None
@@ -193,8 +203,11 @@ class Firmware:
         clock: Callable[[], float],
         link_clock: Callable[[], float],
         on_change: Callable[[], None] | None = None,
+        auth: DeviceAuth | None = None,
     ) -> None:
         self.config = config
+        #: Pairing code, keys and counters; outlives links (SPEC.md §11).
+        self.auth = auth if auth is not None else DeviceAuth(config.pairing_code)
         self._clock = clock
         self._link_clock = link_clock
         self._on_change = on_change
@@ -223,6 +236,11 @@ class Firmware:
     @property
     def links(self) -> tuple[Link, ...]:
         return tuple(self._links)
+
+    @property
+    def pairing_code(self) -> str:
+        """The code printed on the device, e.g. ``7KQM-3XHP``."""
+        return self.auth.code
 
     # --- input -----------------------------------------------------------------------------
 
@@ -267,7 +285,7 @@ class Firmware:
 
     @property
     def state(self) -> DeviceState:
-        p, c = self._physics, self._counters
+        p, c, a = self._physics, self._counters, self.auth.counters
         return DeviceState(
             state=p.motor,
             intensity=p.intensity,
@@ -284,6 +302,10 @@ class Firmware:
             nacks_sent=c.nacks_sent,
             duplicates=c.duplicates,
             requests_executed=c.requests_executed,
+            auth_required=a.auth_required,
+            auth_failed=a.auth_failed,
+            replayed=a.replayed,
+            paired_controllers=len(self.auth.controllers),
         )
 
     def status(self) -> Status:
@@ -333,27 +355,36 @@ class Firmware:
 
     def _on_frame(self, link: Link, state: _LinkState, frame: Frame, data: bytes) -> None:
         self._counters.frames_received += 1
-        if self._owner.link is link:
-            self._feed_watchdog()
+        if self._owner.link is link and not self.auth.paired:
+            self._feed_watchdog()  # once paired, only authenticated frames feed it (SPEC §11.6)
         if data == state.last_request and state.last_answer is not None:
             self._counters.duplicates += 1
             self._send(link, state.last_answer)
             return
-        answer = self._answer(link, state, frame)
-        state.last_request, state.last_answer = data, answer
+        answer, remember = self._answer(link, state, frame)
+        if remember:
+            state.last_request, state.last_answer = data, answer
         self._send(link, answer)
 
-    def _answer(self, link: Link, state: _LinkState, frame: Frame) -> bytes:
+    def _answer(self, link: Link, state: _LinkState, frame: Frame) -> tuple[bytes, bool]:
+        """The answer to *frame*, and whether it enters the de-duplication memory."""
         try:
             message = _decode_request(frame)
-            data = self._execute(link, state, message)
         except MessageError as exc:
             code = exc.code or ErrorCode.BAD_VALUE
-            return self._nack(frame.msg_type, frame.seq, code, _error_detail(frame, code))
-        except _Refused as refusal:
-            return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail)
+            return self._nack(frame.msg_type, frame.seq, code, _error_detail(frame, code)), True
+        try:
+            authenticated = self.auth.check(frame, message, state.controller_id)
+        except AuthRefused as refusal:  # refused frames never displace the memory (SPEC §11.6)
+            return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), False
+        if authenticated and self._owner.link is link:
+            self._feed_watchdog()
+        try:
+            data = self._execute(link, state, message)
+        except (_Refused, AuthRefused) as refusal:
+            return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), True
         self._counters.requests_executed += 1
-        return bytes(Ack(message.TYPE, data).to_frame(frame.seq))
+        return bytes(Ack(message.TYPE, data).to_frame(frame.seq)), True
 
     def _nack(self, msg_type: int, seq: int, code: ErrorCode, detail: int = 0) -> bytes:
         self._counters.nacks_sent += 1
@@ -393,6 +424,12 @@ class Firmware:
                 self._clear_faults(link, state, message.faults)
             case Heartbeat():
                 pass
+            case PairBegin():
+                state.pairing = self.auth.begin(self.config.serial, message)
+                return state.pairing.transcript.device_nonce
+            case PairConfirm():
+                pending, state.pairing = state.pairing, None
+                return self.auth.confirm(pending, message)
         return b""
 
     def _hello(self, link: Link, state: _LinkState, hello: Hello) -> bytes:

@@ -3,7 +3,9 @@
 :class:`Bench` drives a :class:`~simulator.firmware.Firmware` without an event loop: time
 moves only when the test says so (:class:`FakeTime`), and every frame the firmware sends
 is kept (:class:`RecordingLink`). :func:`recv_message` and :func:`exchange` do the same
-over an :class:`~simulator.inprocess.InProcessLink` of a running device.
+over an :class:`~simulator.inprocess.InProcessLink` of a running device. :meth:`Bench.pair`
+pairs a controller with the firmware's own code and returns the key, which
+:meth:`Bench.request` then signs requests with (SPEC.md §11).
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from firmware_protocol import (
     Hello,
     Message,
     Nack,
+    PairBegin,
+    PairBeginResult,
+    PairConfirm,
     Request,
     Status,
     decode_message,
     encode_message,
 )
+from firmware_protocol.auth import PairingTranscript, controller_confirmation, derive_key, seal
 from simulator.config import DeviceConfig
 from simulator.firmware import Firmware
 from simulator.inprocess import InProcessLink
@@ -74,17 +80,33 @@ class Bench:
         self.firmware.attach(link)
         return link
 
-    def send(self, link: RecordingLink, message: Request, seq: int | None = None) -> bytes:
-        """Send *message*; return the frame bytes sent."""
+    def send(
+        self,
+        link: RecordingLink,
+        message: Request,
+        seq: int | None = None,
+        *,
+        key: bytes | None = None,
+        counter: int = 0,
+    ) -> bytes:
+        """Send *message* (signed with *key* and *counter* when a key is given); return the frame bytes sent."""
         if seq is None:
             seq, self._seq = self._seq, (self._seq + 1) & 0xFF
-        data = encode_message(message, seq)
+        data = encode_message(message, seq) if key is None else seal(message, seq, key, counter)
         self.firmware.receive(link, data)
         return data
 
-    def request(self, link: RecordingLink, message: Request, seq: int | None = None) -> Ack | Nack:
+    def request(
+        self,
+        link: RecordingLink,
+        message: Request,
+        seq: int | None = None,
+        *,
+        key: bytes | None = None,
+        counter: int = 0,
+    ) -> Ack | Nack:
         """Send *message* and return its answer (events that follow stay on the link)."""
-        sent = Frame.loads(self.send(link, message, seq))
+        sent = Frame.loads(self.send(link, message, seq, key=key, counter=counter))
         answers = [(i, m) for i, (s, m) in enumerate(_decode_all(link.frames)) if s == sent.seq and _is_answer(m)]
         if len(answers) != 1:
             raise AssertionError(f"expected one answer to {message}, got {[m for _, m in answers]}")
@@ -97,6 +119,20 @@ class Bench:
         if not isinstance(answer, Ack):
             raise AssertionError(f"HELLO refused: {answer}")
         return answer
+
+    def pair(self, link: RecordingLink, controller_id: int = 1, code: str | None = None) -> bytes:
+        """Pair *controller_id* on *link* (with the device's own code unless *code* is given); return the key."""
+        nonce = controller_id.to_bytes(4, "big") * 2
+        begun = self.request(link, PairBegin(controller_id, nonce))
+        if not isinstance(begun, Ack):
+            raise AssertionError(f"PAIR_BEGIN refused: {begun}")
+        serial = self.firmware.config.serial
+        transcript = PairingTranscript(serial, controller_id, nonce, PairBeginResult.from_bytes(begun.data).nonce)
+        key = derive_key(code or self.firmware.pairing_code, transcript)
+        confirmed = self.request(link, PairConfirm(controller_confirmation(key, transcript)))
+        if not isinstance(confirmed, Ack):
+            raise AssertionError(f"PAIR_CONFIRM refused: {confirmed}")
+        return key
 
     def advance(self, seconds: float, *, step: float = 0.05, device: bool = True, link: bool = True) -> None:
         """Move the chosen clocks forward by *seconds*, polling every *step* and at the end."""

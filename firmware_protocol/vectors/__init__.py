@@ -1,7 +1,8 @@
 """Byte-exact test vectors for the protocol (SPEC.md §10), as typed objects.
 
-``frames.json`` and ``stream.json`` beside this module are the ground truth; this
-module only reads them. Any implementation (codec, simulator, third-party
+``frames.json``, ``stream.json`` and ``auth.json`` (pairing and authenticated
+requests, SPEC.md §11) beside this module are the ground truth; this module only
+reads them. Any implementation (codec, simulator, third-party
 firmware) is checked against the same files::
 
     for vector in load_frame_vectors():
@@ -35,6 +36,10 @@ from firmware_protocol.messages import (
     MotorState,
     MsgType,
     Nack,
+    PairBegin,
+    PairBeginResult,
+    PairConfirm,
+    PairConfirmResult,
     Status,
     StatusFlag,
 )
@@ -83,6 +88,53 @@ class StreamVector:
         return b"".join(self.chunks)
 
 
+@dataclass(frozen=True, slots=True)
+class CodeVector:
+    """A pairing code as a person may type it, and its normalized form (``None``: not a code)."""
+
+    name: str
+    description: str
+    text: str
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVector:
+    """One pairing: its inputs, the salt and key they give, and both confirmations."""
+
+    name: str
+    description: str
+    code: str
+    serial: str
+    controller_id: int
+    controller_nonce: bytes
+    device_nonce: bytes
+    iterations: int
+    salt: bytes
+    key: bytes
+    controller_confirmation: bytes
+    device_confirmation: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFrameVector:
+    """An authenticated (version 2) frame checked with ``key``.
+
+    ``error`` is ``None`` for a frame whose tag verifies (then ``counter`` and ``message``
+    are given), ``"bad_tag"`` for one whose tag does not, or a message error id.
+    """
+
+    name: str
+    description: str
+    key: bytes
+    data: bytes
+    error: str | None
+    seq: int
+    msg_type: int
+    counter: int | None = None
+    message: Message | None = None
+
+
 def load_frame_vectors() -> list[FrameVector]:
     """Every vector of ``frames.json``, in file order."""
     return [_frame_vector(item) for item in _vectors("frames.json")]
@@ -93,11 +145,26 @@ def load_stream_vectors() -> list[StreamVector]:
     return [_stream_vector(item) for item in _vectors("stream.json")]
 
 
+def load_code_vectors() -> list[CodeVector]:
+    """The pairing codes of ``auth.json``."""
+    return [_code_vector(item) for item in _vectors("auth.json", "codes")]
+
+
+def load_key_vectors() -> list[KeyVector]:
+    """The key derivations of ``auth.json``."""
+    return [_key_vector(item) for item in _vectors("auth.json", "keys")]
+
+
+def load_auth_frame_vectors() -> list[AuthFrameVector]:
+    """The authenticated frames of ``auth.json``."""
+    return [_auth_frame_vector(item) for item in _vectors("auth.json", "frames")]
+
+
 def message_from_json(description: Mapping[str, Any]) -> Message:
     """Build a message from its JSON form, e.g. ``{"type": "SET_INTENSITY", "fields": {"level": 3}}``.
 
     Enumerations are given by name, flag sets as lists of names, ACK data either
-    as ``"result"`` (an object for HELLO, GET_INFO and GET_STATUS answers) or as
+    as ``"result"`` (an object for HELLO, GET_INFO, GET_STATUS and pairing answers) or as
     raw ``"data"`` in hex. See SPEC.md §10. Raises :class:`ValueError` on anything else.
     """
     kind_name = _get(description, "type", str)
@@ -123,11 +190,11 @@ F = TypeVar("F", bound=IntFlag)
 _MISSING: Final[Any] = object()
 
 
-def _vectors(filename: str) -> list[Mapping[str, Any]]:
+def _vectors(filename: str, section: str = "vectors") -> list[Mapping[str, Any]]:
     document = json.loads(files(__name__).joinpath(filename).read_text(encoding="utf-8"))
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{filename}: expected a format {FORMAT} document")
-    return list(_get(document, "vectors", list))
+    return list(_get(document, section, list))
 
 
 def _get(obj: Mapping[str, Any], key: str, kind: type[T], default: T = _MISSING) -> T:
@@ -163,6 +230,53 @@ def _stream_vector(item: Mapping[str, Any]) -> StreamVector:
         chunks=tuple(bytes.fromhex(_str(chunk)) for chunk in _get(item, "chunks", list)),
         frames=tuple(bytes.fromhex(_str(frame)) for frame in _get(item, "frames", list)),
         errors=_int(_get(item, "errors", int)),
+    )
+
+
+def _code_vector(item: Mapping[str, Any]) -> CodeVector:
+    code = item.get("code")
+    return CodeVector(
+        name=_get(item, "name", str),
+        description=_get(item, "description", str, ""),
+        text=_get(item, "text", str),
+        code=None if code is None else _str(code),
+    )
+
+
+def _key_vector(item: Mapping[str, Any]) -> KeyVector:
+    def raw(key: str) -> bytes:
+        return bytes.fromhex(_get(item, key, str))
+
+    return KeyVector(
+        name=_get(item, "name", str),
+        description=_get(item, "description", str, ""),
+        code=_get(item, "code", str),
+        serial=_get(item, "serial", str),
+        controller_id=_int(_get(item, "controller_id", int)),
+        controller_nonce=raw("controller_nonce"),
+        device_nonce=raw("device_nonce"),
+        iterations=_int(_get(item, "iterations", int)),
+        salt=raw("salt"),
+        key=raw("key"),
+        controller_confirmation=raw("controller_confirmation"),
+        device_confirmation=raw("device_confirmation"),
+    )
+
+
+def _auth_frame_vector(item: Mapping[str, Any]) -> AuthFrameVector:
+    error, counter, message = item.get("error"), item.get("counter"), item.get("message")
+    if error is not None and not isinstance(error, str):
+        raise ValueError(f"error must be a string or null, got {error!r}")
+    return AuthFrameVector(
+        name=_get(item, "name", str),
+        description=_get(item, "description", str, ""),
+        key=bytes.fromhex(_get(item, "key", str)),
+        data=bytes.fromhex(_get(item, "hex", str)),
+        error=error,
+        seq=_int(_get(item, "seq", int)),
+        msg_type=_int(_get(item, "msg_type", int)),
+        counter=None if counter is None else _int(counter),
+        message=None if message is None else message_from_json(message),
     )
 
 
@@ -239,11 +353,25 @@ def _status_result(fields: dict[str, Any]) -> bytes:
     return _status(fields).payload()
 
 
+def _hex(value: object) -> bytes:
+    return bytes.fromhex(_str(value))
+
+
+def _pair_begin_result(fields: dict[str, Any]) -> bytes:
+    return PairBeginResult(_hex(fields.pop("nonce"))).to_bytes()
+
+
+def _pair_confirm_result(fields: dict[str, Any]) -> bytes:
+    return PairConfirmResult(_hex(fields.pop("confirmation"))).to_bytes()
+
+
 #: How the ``result`` object of an ACK is turned into its data bytes, by request type.
 _RESULTS: Final[dict[MsgType, Callable[[dict[str, Any]], bytes]]] = {
     MsgType.HELLO: _hello_result,
     MsgType.GET_INFO: _info_result,
     MsgType.GET_STATUS: _status_result,
+    MsgType.PAIR_BEGIN: _pair_begin_result,
+    MsgType.PAIR_CONFIRM: _pair_confirm_result,
 }
 
 
@@ -282,6 +410,14 @@ def _clear_faults(kind: type[Message], fields: dict[str, Any]) -> Message:
     return ClearFaults(_flags(Fault, fields.pop("faults")))
 
 
+def _pair_begin(kind: type[Message], fields: dict[str, Any]) -> Message:
+    return PairBegin(_int(fields.pop("controller_id")), _hex(fields.pop("nonce")))
+
+
+def _pair_confirm(kind: type[Message], fields: dict[str, Any]) -> Message:
+    return PairConfirm(_hex(fields.pop("confirmation")))
+
+
 def _plain(kind: type[Message], fields: dict[str, Any]) -> Message:
     """Messages without fields, or with one integer ``level``."""
     if "level" in fields:
@@ -297,4 +433,6 @@ _BUILDERS: Final[dict[type[Message], Callable[[type[Message], dict[str, Any]], M
     GetInfo: _get_info,
     Hello: _hello,
     ClearFaults: _clear_faults,
+    PairBegin: _pair_begin,
+    PairConfirm: _pair_confirm,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from firmware_protocol import (
-    PROTOCOL_VERSION,
+    PLAIN_FRAME_VERSION,
     Ack,
     ErrorCode,
     Fault,
@@ -17,6 +17,8 @@ from firmware_protocol import (
     MessageError,
     MsgType,
     Nack,
+    PairBeginResult,
+    PairConfirmResult,
     ProtocolError,
     Request,
     Status,
@@ -24,6 +26,7 @@ from firmware_protocol import (
     decode_message,
     encode_message,
 )
+from firmware_protocol.constants import FRAME_VERSIONS
 from firmware_protocol.vectors import FrameVector, load_frame_vectors
 
 VECTORS = load_frame_vectors()
@@ -52,7 +55,7 @@ def decode(data: bytes) -> tuple[Frame, object]:
 @pytest.mark.parametrize("vector", VALID, ids=lambda v: v.name)
 def test_valid_vector_decodes(vector: FrameVector) -> None:
     frame, message = decode(vector.data)
-    assert frame.version == PROTOCOL_VERSION
+    assert frame.version == PLAIN_FRAME_VERSION
     assert frame.seq == vector.seq
     assert frame.msg_type == vector.msg_type
     assert message == vector.message
@@ -89,7 +92,7 @@ def test_unsupported_version_carries_the_header(vector: FrameVector) -> None:
         Frame.loads(vector.data)
     error = caught.value
     assert (error.seq, error.msg_type) == (vector.seq, vector.msg_type)
-    assert error.version == vector.data[0] != PROTOCOL_VERSION
+    assert error.version == vector.data[0] not in FRAME_VERSIONS
     assert error.code is ErrorCode.UNSUPPORTED_VERSION
 
 
@@ -113,6 +116,10 @@ def test_ack_result_data_parses(vector: FrameVector) -> None:
         assert InfoResult.from_bytes(ack.data).to_bytes() == ack.data
     elif ack.request is MsgType.GET_STATUS:
         assert Status.from_payload(ack.data).payload() == ack.data
+    elif ack.request is MsgType.PAIR_BEGIN:
+        assert PairBeginResult.from_bytes(ack.data).to_bytes() == ack.data
+    elif ack.request is MsgType.PAIR_CONFIRM:
+        assert PairConfirmResult.from_bytes(ack.data).to_bytes() == ack.data
     else:
         assert ack.data == b""
 

@@ -88,12 +88,12 @@ def test_hello_features_follow_config(make_bench: Callable[..., Bench]) -> None:
 
 def test_hello_picks_highest_common_version(bench: Bench) -> None:
     answer = bench.request(bench.link(), Hello(0, 9, 7))
-    assert isinstance(answer, Ack) and HelloResult.from_bytes(answer.data).version == 1
+    assert isinstance(answer, Ack) and HelloResult.from_bytes(answer.data).version == 2
 
 
-@pytest.mark.parametrize(("low", "high"), [(2, 5), (0, 0), (3, 2)])
+@pytest.mark.parametrize(("low", "high"), [(3, 5), (0, 0), (3, 2)])
 def test_hello_without_common_version_is_refused(bench: Bench, low: int, high: int) -> None:
-    assert_nack(bench.request(bench.link(), Hello(low, high, 7)), ErrorCode.UNSUPPORTED_VERSION, 1)
+    assert_nack(bench.request(bench.link(), Hello(low, high, 7)), ErrorCode.UNSUPPORTED_VERSION, 2)
     assert bench.firmware.state.owner is None
 
 
@@ -225,7 +225,7 @@ def answer_to(bench: Bench, data: bytes) -> list[Ack | Nack]:
     return [m for _, m in link.take() if isinstance(m, Ack | Nack)]
 
 
-@pytest.mark.parametrize("msg_type", [0x00, 0x0B, 0x42, 0x7F])
+@pytest.mark.parametrize("msg_type", [0x00, 0x0D, 0x42, 0x7F])
 def test_unknown_type_is_nacked(bench: Bench, msg_type: int) -> None:
     assert answer_to(bench, bytes(Frame(msg_type, 9))) == [Nack(msg_type, ErrorCode.UNKNOWN_TYPE, 0)]
 
@@ -259,9 +259,9 @@ def test_bad_value_is_nacked_with_the_value(bench: Bench, msg_type: MsgType, val
 
 
 def test_unsupported_frame_version_is_nacked_with_its_seq_and_type(bench: Bench) -> None:
-    frame = with_crc(bytes([2, MsgType.START, 77, 1, 3]))
+    frame = with_crc(bytes([3, MsgType.START, 77, 1, 3]))
     [answer] = answer_to(bench, frame)
-    assert answer == Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 1)
+    assert answer == Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 2)
     assert bench.firmware.state.running is False
 
 
@@ -293,4 +293,4 @@ def test_stream_errors_are_counted_or_answered(bench: Bench) -> None:
     bench.firmware.frame_error(link, BadEncoding("noise"))
     assert link.take() == [] and bench.firmware.state.frames_dropped == 1
     bench.firmware.frame_error(link, UnsupportedVersion("v9", version=9, msg_type=0x05, seq=12))
-    assert link.take() == [(12, Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 1))]
+    assert link.take() == [(12, Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 2))]

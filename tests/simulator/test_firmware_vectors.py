@@ -76,7 +76,7 @@ def test_every_vector_is_classified() -> None:
         ("get_info_model", Ack(MsgType.GET_INFO, b"\x01NeckEase 2")),
         ("stop_seq_255", Ack(MsgType.STOP)),
         ("set_intensity_out_of_range", Nack(MsgType.SET_INTENSITY, ErrorCode.HELLO_REQUIRED)),
-        ("unsupported_version_2", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, 1)),
+        ("unsupported_version_3", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, 2)),
         ("bad_payload_start_empty", Nack(MsgType.START, ErrorCode.BAD_LENGTH, 1)),
         ("bad_value_get_info_field_4", Nack(MsgType.GET_INFO, ErrorCode.BAD_VALUE, 4)),
     ],
