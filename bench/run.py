@@ -7,7 +7,7 @@ import json
 import platform
 from pathlib import Path
 
-from bench import pty_round_trip
+from bench import ble_round_trip, pty_round_trip
 
 
 def main() -> None:
@@ -15,13 +15,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000, help="round trips per measurement")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    figures = pty_round_trip.run(args.count)
+    pty = pty_round_trip.run(args.count)
+    ble = ble_round_trip.run(args.count)
     print(f"python {platform.python_version()} on {platform.machine()}, {args.count} round trips each")
-    print(pty_round_trip.report(figures))
+    print(pty_round_trip.report(pty))
+    print(ble_round_trip.report(ble))
     if args.json:
         args.json.write_text(
             json.dumps(
-                {f.label: {"p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "mean_ms": f.mean_ms} for f in figures}, indent=2
+                {f.label: {"p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "mean_ms": f.mean_ms} for f in [*pty, *ble]},
+                indent=2,
             )
         )
 

@@ -3,16 +3,25 @@
 sim://?speed=60&intensity_levels=3     the built-in simulator, in-process
 serial:///dev/ttyUSB0?baud=115200      a serial port (pyserial URLs such as rfc2217:// too)
 tcp://127.0.0.1:7000                   a device or simulator on a TCP port
+ble://AA:BB:CC:DD:EE:FF                a Bluetooth LE massager by address (a UUID on macOS)
+ble://?name=NeckEase                   the first Bluetooth LE massager whose name starts so
+ble://?name=NeckEase&hci=tcp-client:127.0.0.1:9000   the same over a bumble HCI transport
+                                       (e.g. the simulator's virtual link) instead of the system's
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from medctl.errors import AddressError
 
-SCHEMES = ("sim", "serial", "tcp")
+SCHEMES = ("sim", "serial", "tcp", "ble")
+#: Options a ``ble://`` address may carry: a name prefix, a bumble HCI transport, the scan time in seconds.
+BLE_OPTIONS = ("name", "hci", "timeout")
+_MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+_UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,24 @@ def parse_address(url: str) -> DeviceAddress:
         if not parts.hostname or port is None:
             raise AddressError(f"{url}: give a host and port, e.g. tcp://127.0.0.1:7000")
         location = f"{parts.hostname}:{port}"
+    elif scheme == "ble":
+        location = _ble_location(parts.netloc, options, url)
     else:
         location = ""
     return DeviceAddress(scheme=scheme, location=location, options=options, url=url)
+
+
+def _ble_location(netloc: str, options: dict[str, str], url: str) -> str:
+    """The device address of a ``ble://`` URL (upper case), or "" when it names a device by ``?name=``."""
+    unknown = set(options) - set(BLE_OPTIONS)
+    if unknown:
+        known = ", ".join(BLE_OPTIONS)
+        raise AddressError(f"{url}: unknown option(s) {', '.join(sorted(unknown))}; ble:// takes {known}")
+    location = netloc.upper()
+    if location and not (_MAC.match(location) or _UUID.match(location)):
+        raise AddressError(f"{url}: {netloc!r} is not a Bluetooth address such as AA:BB:CC:DD:EE:FF")
+    if not location and not options.get("name"):
+        raise AddressError(f"{url}: name the massager: ble://AA:BB:CC:DD:EE:FF or ble://?name=NeckEase")
+    if location and "name" in options:
+        raise AddressError(f"{url}: give an address or ?name=, not both")
+    return location

@@ -20,6 +20,10 @@ def open_transport(address: DeviceAddress | str) -> Transport:
 
         host, _, port = address.location.rpartition(":")
         return TcpTransport(host, int(port))
+    if address.scheme == "ble":
+        from medctl.transport.ble import BleTransport
+
+        return BleTransport(address)
     from medctl.transport.sim import SimTransport
 
     return SimTransport(address)

@@ -1,14 +1,31 @@
-"""Serial transport on pyserial (through pyserial-asyncio-fast's streams)."""
+"""Serial transport on pyserial (through pyserial-asyncio-fast's streams), and the serial ports there are."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import serial
 import serial_asyncio_fast
+from serial.tools import list_ports
 
 from firmware_protocol import Frame
 from firmware_protocol.constants import DEFAULT_BAUD
 from medctl.errors import TransportError
 from medctl.transport.stream import StreamLink
+
+
+@dataclass(frozen=True)
+class SerialPortInfo:
+    """A serial port on this computer: its device path and what the system calls it."""
+
+    device: str
+    description: str
+
+
+def serial_ports() -> list[SerialPortInfo]:
+    """The serial ports pyserial finds (USB adapters, Bluetooth SPP, built-in UARTs), by path."""
+    found = sorted(list_ports.comports(), key=lambda port: port.device)
+    return [SerialPortInfo(p.device, "" if p.description in ("n/a", None) else p.description) for p in found]
 
 
 class SerialTransport:

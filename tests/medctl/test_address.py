@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from medctl.address import parse_address
@@ -41,3 +43,34 @@ def test_bad_addresses_say_what_to_do(url: str, fragment: str) -> None:
 def test_bad_option_value() -> None:
     with pytest.raises(AddressError, match="not a number"):
         parse_address("sim://?speed=fast").option_float("speed", 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "location", "options"),
+    [
+        ("ble://aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF", {}),
+        ("ble://AA:BB:CC:DD:EE:FF?timeout=3", "AA:BB:CC:DD:EE:FF", {"timeout": "3"}),
+        ("ble://0a1b2c3d-0000-4000-8000-00aabbccddee", "0A1B2C3D-0000-4000-8000-00AABBCCDDEE", {}),  # macOS
+        ("ble://?name=NeckEase", "", {"name": "NeckEase"}),
+        ("ble://?name=Neck&hci=tcp-client:127.0.0.1:9000", "", {"name": "Neck", "hci": "tcp-client:127.0.0.1:9000"}),
+    ],
+)
+def test_ble_by_address_or_name(url: str, location: str, options: dict[str, str]) -> None:
+    address = parse_address(url)
+    assert (address.scheme, address.location, address.options) == ("ble", location, options)
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("ble://", "name the massager"),
+        ("ble://?hci=usb:0", "name the massager"),
+        ("ble://neckease", "is not a Bluetooth address"),
+        ("ble://AA:BB:CC:DD:EE", "is not a Bluetooth address"),
+        ("ble://AA:BB:CC:DD:EE:FF?name=x", "not both"),
+        ("ble://AA:BB:CC:DD:EE:FF?adapter=hci1", "unknown option(s) adapter"),
+    ],
+)
+def test_bad_ble_addresses_say_what_to_do(url: str, fragment: str) -> None:
+    with pytest.raises(AddressError, match=re.escape(fragment)):
+        parse_address(url)

@@ -108,10 +108,10 @@ async def test_frames_split_into_single_bytes_are_reassembled(client: Client) ->
 
 async def test_unsupported_version_is_nacked(client: Client) -> None:
     frame = bytearray(encode_message(GetStatus(), 4))
-    frame[0] = 2
+    frame[0] = 3
     body = bytes(frame[:-2])
     client.write(encode_stream(body + crc16(body).to_bytes(2, "big")))
-    assert await client.answer(4) == Nack(MsgType.GET_STATUS, ErrorCode.UNSUPPORTED_VERSION, 1)
+    assert await client.answer(4) == Nack(MsgType.GET_STATUS, ErrorCode.UNSUPPORTED_VERSION, 2)
 
 
 async def test_a_dropped_pty_goes_silent_then_returns_as_a_new_link(
