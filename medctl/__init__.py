@@ -9,23 +9,29 @@ from medctl.client import DeviceClient
 from medctl.connection import connect
 from medctl.errors import (
     AddressError,
+    AuthenticationRefused,
     CommandCancelled,
     CommandRefused,
     ConnectionLost,
     DeviceBusy,
     DeviceFault,
     DeviceTimeout,
+    KeyStoreError,
     MedctlError,
     OutOfRange,
+    PairingError,
     ProtocolMismatch,
     TransportError,
 )
+from medctl.keys import KeyStore, PairedKey
 from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
+from medctl.pairing import pair
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AddressError",
+    "AuthenticationRefused",
     "Capabilities",
     "CommandCancelled",
     "CommandRefused",
@@ -36,10 +42,15 @@ __all__ = [
     "DeviceIdentity",
     "DeviceStatus",
     "DeviceTimeout",
+    "KeyStore",
+    "KeyStoreError",
     "MedctlError",
     "OutOfRange",
+    "PairedKey",
+    "PairingError",
     "ProtocolMismatch",
     "TransportError",
     "__version__",
     "connect",
+    "pair",
 ]

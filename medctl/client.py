@@ -4,7 +4,9 @@ It matches answers to requests by sequence number, retries a timed-out request
 with the same sequence number (the device de-duplicates, so nothing happens
 twice), keeps the link alive with heartbeats, coalesces intensity and heat
 changes, and sends STOP ahead of everything else. Status and fault events
-reach subscribers through bounded, latest-wins queues.
+reach subscribers through bounded, latest-wins queues. Given a key store, it
+looks the device up by serial number and signs every request with the key
+agreed in pairing (SPEC.md §11).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from firmware_protocol import (
+    PLAIN_FRAME_VERSION,
     SUPPORTED_VERSIONS,
     Ack,
     ClearFaults,
@@ -62,6 +65,7 @@ from medctl.transport.base import Transport
 
 if TYPE_CHECKING:
     from medctl.history import HistoryStore
+    from medctl.keys import KeyStore, Signer
     from medctl.session import SafetyCheck, Session, SessionPlan
 
 _LOGGER = logging.getLogger(__name__)
@@ -77,6 +81,10 @@ STOP_RETRIES = 9
 HEARTBEAT_INTERVAL_S = 1.0
 #: Status subscribers keep at most this many unread updates; older ones are dropped.
 SUBSCRIBER_QUEUE = 32
+#: A signed request refused as REPLAYED (overtaken by a newer counter) is sent again this often, as new.
+REPLAY_RESENDS = 2
+#: The first protocol version with pairing and authenticated requests (SPEC.md §11).
+AUTH_VERSION = 2
 
 T = TypeVar("T")
 #: NACK codes meaning the device no longer treats this controller as its owner (SPEC §6.8.6).
@@ -105,6 +113,7 @@ class DeviceClient:
         versions: range = SUPPORTED_VERSIONS,
         address: str = "",
         clock: Clock | None = None,
+        keys: KeyStore | None = None,
     ) -> None:
         self._transport = transport
         self.controller_id = controller_id if controller_id is not None else secrets.randbits(32)
@@ -141,6 +150,11 @@ class DeviceClient:
         self.status: DeviceStatus | None = None
         #: Frames that arrived but were not valid messages (counted, never raised).
         self.invalid_messages = 0
+        #: Where pairing keys are looked up; None: never sign (SPEC.md §11).
+        self._keys = keys
+        self._signer: Signer | None = None
+        #: True from the signed HELLO on: every request of this connection is signed.
+        self._sign = False
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -158,15 +172,28 @@ class DeviceClient:
             raise ConnectionLost("not connected")
         return self.identity.capabilities
 
-    async def open(self) -> DeviceIdentity:
-        """Open the link, introduce this controller and read identity and state."""
+    @property
+    def authenticated(self) -> bool:
+        """True when this connection signs its requests with a pairing key."""
+        return self._sign
+
+    async def open_link(self) -> None:
+        """Open the link and start reading, without introducing this controller (no HELLO).
+
+        Enough for read-only requests, STOP and pairing (see :meth:`request`).
+        """
         await self._transport.open()
         self._start_reader()
+
+    async def open(self) -> DeviceIdentity:
+        """Open the link, introduce this controller and read identity and state."""
+        await self.open_link()
         self._owner = False
         try:
             self.identity = await self._handshake()
         except BaseException:
             await self._stop_tasks()
+            self._release_key()
             if not self._closed:
                 with contextlib.suppress(MedctlError, OSError):
                     await self._transport.close()
@@ -191,14 +218,23 @@ class DeviceClient:
             if self.connected:
                 if stop:
                     await self._quietly(self.stop())
-                await self._quietly(self._request(Goodbye(), stoppable=False, retries=0))
+                if self.identity is not None:
+                    await self._quietly(self._request(Goodbye(), stoppable=False, retries=0))
         finally:
             self._closed = True
             await self._stop_tasks()
+            self._release_key()
             with contextlib.suppress(MedctlError, OSError):
                 await self._transport.close()
             await self._intensity.aclose()
             await self._heat.aclose()
+
+    def _release_key(self) -> None:
+        """Give the pairing key back to the key store (another program may then use it)."""
+        signer, self._signer, self._sign = self._signer, None, False
+        if signer is not None:
+            with contextlib.suppress(MedctlError, OSError):
+                signer.close()
 
     async def wait_lost(self) -> ConnectionLost:
         """Return once the link is lost, with the reason."""
@@ -255,6 +291,13 @@ class DeviceClient:
     async def get_status(self) -> DeviceStatus:
         ack = await self._request(GetStatus(), stoppable=False)
         return self._store_status(_parse(Status.from_payload, ack.data))
+
+    async def request(self, message: Request) -> Ack:
+        """Send any request and return its ACK; a NACK raises :class:`~medctl.errors.CommandRefused`.
+
+        Low level (pairing, diagnostics): prefer the commands above, which keep the rules of SPEC.md §6.
+        """
+        return await self._request(message, stoppable=False)
 
     def session(
         self,
@@ -333,12 +376,31 @@ class DeviceClient:
         """Send *message* and wait for its answer, retrying with the same sequence number.
 
         A stoppable request that is still being retried when STOP is called gives up,
-        so a late retry can never switch something back on after a stop.
+        so a late retry can never switch something back on after a stop. A signed request
+        refused as REPLAYED was overtaken by a newer counter (a retry after another request
+        got through, SPEC.md §11.8): it is sent again as a new request, which is harmless
+        because every command is absolute.
         """
+        answer = await self._exchange(message, stoppable=stoppable, timeout=timeout, retries=retries)
+        for _ in range(REPLAY_RESENDS):
+            if not (self._sign and isinstance(answer, Nack) and answer.code is ErrorCode.REPLAYED):
+                break
+            answer = await self._exchange(message, stoppable=stoppable, timeout=timeout, retries=retries)
+        if isinstance(answer, Nack):
+            error = refusal(answer.request, answer.code, answer.detail, device=self._address)
+            if answer.code in _SESSION_LOST and message.TYPE is not MsgType.HELLO and self._owner:
+                self._mark_lost(ConnectionLost(f"{self.description} no longer takes commands from this controller"))
+            raise error
+        return answer
+
+    async def _exchange(
+        self, message: Request, *, stoppable: bool, timeout: float | None, retries: int | None
+    ) -> Ack | Nack:
+        """One request with a fresh seq (and counter), tried until answered: its ACK or NACK."""
         self._check_connected()
         loop = asyncio.get_running_loop()
         seq = self._next_seq()
-        frame = encode_message(message, seq)
+        frame = self._encode(message, seq)
         future: asyncio.Future[Ack | Nack] = loop.create_future()
         self._pending[seq] = _Pending(message.TYPE, future)
         epoch = self._stop_epoch
@@ -362,13 +424,13 @@ class DeviceClient:
         finally:
             lost.cancel()
             self._pending.pop(seq, None)
-        answer = future.result()
-        if isinstance(answer, Nack):
-            error = refusal(answer.request, answer.code, answer.detail)
-            if answer.code in _SESSION_LOST and message.TYPE is not MsgType.HELLO and self._owner:
-                self._mark_lost(ConnectionLost(f"{self.description} no longer takes commands from this controller"))
-            raise error
-        return answer
+        return future.result()
+
+    def _encode(self, message: Request, seq: int) -> bytes:
+        """The frame for *message*: signed once this connection is authenticated, plain before."""
+        if self._sign and self._signer is not None:
+            return self._signer.seal(message, seq)
+        return encode_message(message, seq)
 
     async def _send(self, frame: bytes) -> None:
         await self._transport.send(frame)
@@ -379,9 +441,8 @@ class DeviceClient:
         return self._seq
 
     async def _handshake(self) -> DeviceIdentity:
-        hello = Hello(self._versions.start, self._versions.stop - 1, self.controller_id)
         try:
-            ack = await self._request(hello, stoppable=False)
+            ack = await self._introduce()
         except DeviceTimeout as exc:
             raise DeviceTimeout(
                 f"no answer from {self.description}: is it a medctl-compatible massager, switched on"
@@ -396,7 +457,7 @@ class DeviceClient:
             raise
         result = _parse(HelloResult.from_bytes, ack.data)
         self._owner = True
-        texts = {}
+        texts: dict[InfoField, str] = {}
         for info in InfoField:
             info_ack = await self._request(GetInfo(info), stoppable=False)
             texts[info] = _parse(InfoResult.from_bytes, info_ack.data).text
@@ -409,6 +470,19 @@ class DeviceClient:
             capabilities=Capabilities.from_hello(result),
             address=self._address,
         )
+
+    async def _introduce(self) -> Ack:
+        """HELLO: signed when the key store holds a key for this device's serial number, plain otherwise."""
+        self._sign = False
+        if self._keys is not None and self._signer is None:
+            serial_ack = await self._request(GetInfo(InfoField.SERIAL), stoppable=False)
+            self._signer = self._keys.signer(_parse(InfoResult.from_bytes, serial_ack.data).text)
+        versions = self._versions
+        if self._signer is not None:
+            self.controller_id = self._signer.controller_id
+            self._sign = True
+            versions = range(AUTH_VERSION, max(versions.stop, AUTH_VERSION + 1))
+        return await self._request(Hello(versions.start, versions.stop - 1, self.controller_id), stoppable=False)
 
     # --- background tasks ------------------------------------------------------------------
 
@@ -426,6 +500,9 @@ class DeviceClient:
             while True:
                 frame = await self._transport.recv()
                 self._last_heard = loop.time()
+                if frame.version != PLAIN_FRAME_VERSION:  # a device only ever sends plain frames
+                    self.invalid_messages += 1
+                    continue
                 try:
                     message = decode_message(frame)
                 except MessageError as exc:

@@ -1,7 +1,9 @@
 """``medctl.connect(url)``: the one entry point to a massager.
 
 The context manager always stops the device and says goodbye on the way out,
-whether the block ends normally, raises, or is cancelled (Ctrl-C).
+whether the block ends normally, raises, or is cancelled (Ctrl-C). A massager this
+computer has paired with (``medctl pair``) is recognised by its serial number and
+every request to it is signed with the stored key (SPEC.md §11).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from contextlib import asynccontextmanager
 from medctl.address import parse_address
 from medctl.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.clock import LoopClock, ScaledClock
+from medctl.keys import KeyStore
 from medctl.transport import open_transport
 
 DEFAULT_DEVICE = "sim://"
@@ -24,8 +27,15 @@ async def connect(
     controller_id: int | None = None,
     request_timeout: float = REQUEST_TIMEOUT_S,
     retries: int = REQUEST_RETRIES,
+    keys: KeyStore | None = None,
 ) -> AsyncIterator[DeviceClient]:
-    """Connect to the massager at *url* (``sim://``, ``serial:///dev/ttyUSB0``, ``tcp://host:port``)."""
+    """Connect to the massager at *url* (``sim://``, ``serial:///dev/ttyUSB0``, ``tcp://host:port``).
+
+    *keys* is where pairing keys are looked up (default: ``$MEDCTL_KEYS``, else the user
+    configuration directory). The built-in simulator (``sim://``) lives in this process,
+    is never paired and never uses keys. With a stored key, *controller_id* is the one
+    agreed in pairing.
+    """
     address = parse_address(url)
     speed = address.option_float("speed", 1.0) if address.scheme == "sim" else 1.0
     client = DeviceClient(
@@ -35,6 +45,7 @@ async def connect(
         retries=retries,
         address=address.url,
         clock=ScaledClock(speed) if speed != 1.0 else LoopClock(),
+        keys=None if address.scheme == "sim" else (keys if keys is not None else KeyStore()),
     )
     await client.open()
     try:

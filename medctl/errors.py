@@ -8,14 +8,17 @@ MedctlError
 ├── ProtocolMismatch      the device speaks another protocol version
 ├── CommandRefused        the device answered NACK
 │   ├── OutOfRange        a level outside the device's range (also a ValueError)
-│   └── DeviceBusy        another controller owns the device
+│   ├── DeviceBusy        another controller owns the device
+│   └── AuthenticationRefused  the device refused this controller's authentication
 ├── CommandCancelled      a pending command was overtaken by STOP
-└── DeviceFault           the device reports a fault that ends the action
+├── DeviceFault           the device reports a fault that ends the action
+├── PairingError          pairing did not complete; nothing was stored
+└── KeyStoreError         the key file is unsafe, damaged, or in use
 """
 
 from __future__ import annotations
 
-from firmware_protocol import ErrorCode, Fault, MsgType
+from firmware_protocol import AuthFailure, ErrorCode, Fault, MsgType
 
 
 class MedctlError(Exception):
@@ -64,6 +67,18 @@ class DeviceBusy(CommandRefused):
     pass
 
 
+class AuthenticationRefused(CommandRefused):
+    """The device refused a request for its authentication (NACK AUTH_REQUIRED, AUTH_FAILED, REPLAYED)."""
+
+
+class PairingError(MedctlError):
+    pass
+
+
+class KeyStoreError(MedctlError):
+    pass
+
+
 class DeviceFault(MedctlError):
     def __init__(self, message: str, *, faults: Fault) -> None:
         super().__init__(message)
@@ -81,11 +96,23 @@ _REASONS: dict[ErrorCode, str] = {
     ErrorCode.FAULT_ACTIVE: "the device reports a fault; check the massager and clear the fault first",
     ErrorCode.BUSY: "the device is busy and refused the command; try again",
     ErrorCode.BAD_VALUE: "the device rejected a value it does not define",
+    ErrorCode.AUTH_REQUIRED: "this massager is paired and takes commands only from its paired controllers;"
+    " pair with it first ({pair}, with the code printed on the massager)",
+    ErrorCode.REPLAYED: "the massager had already seen this controller's message counter (was the key file"
+    " copied to another computer?); pair again ({pair})",
 }
+_AUTH_FAILURES: dict[int, str] = {
+    AuthFailure.UNKNOWN_CONTROLLER: "the massager does not know this controller's key (was it reset?);"
+    " pair again ({pair})",
+    AuthFailure.BAD_TAG: "the massager did not accept this controller's key; pair again ({pair})",
+    AuthFailure.NO_PAIRING: "the massager has no pairing in progress on this link; start pairing again",
+    AuthFailure.PAIRING_LOCKED: "too many wrong pairing codes: switch the massager off and on, then pair again",
+}
+_AUTH_CODES = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_FAILED, ErrorCode.REPLAYED})
 
 
-def refusal(request: int, code: ErrorCode, detail: int, *, what: str = "") -> CommandRefused:
-    """Turn a NACK into the matching exception with a readable message."""
+def refusal(request: int, code: ErrorCode, detail: int, *, what: str = "", device: str = "") -> CommandRefused:
+    """Turn a NACK into the matching exception with a readable message (*device*: its URL, for advice)."""
     try:
         name = MsgType(request).name.lower().replace("_", " ")
     except ValueError:
@@ -102,6 +129,13 @@ def refusal(request: int, code: ErrorCode, detail: int, *, what: str = "") -> Co
     reason = _REASONS.get(code, code.name)
     if code is ErrorCode.NOT_OWNER and request == MsgType.HELLO:
         reason = "another controller is using the massager; stop it there or wait for it to let go"
+    if code is ErrorCode.AUTH_FAILED:
+        reason = _AUTH_FAILURES.get(detail, "the massager refused this controller's authentication")
+    reason = reason.replace("{pair}", f"medctl pair --device {device or 'URL'}")
     message = f"{name} refused: {reason}"
-    kind = DeviceBusy if code is ErrorCode.NOT_OWNER else CommandRefused
+    kind: type[CommandRefused] = CommandRefused
+    if code is ErrorCode.NOT_OWNER:
+        kind = DeviceBusy
+    elif code in _AUTH_CODES:
+        kind = AuthenticationRefused
     return kind(message, request=request, code=code, detail=detail)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 #: looptime idles this many loop cycles before jumping to the next timer. Its default (42) is
@@ -14,3 +16,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("looptime") is not None:
             item.add_marker(pytest.mark.looptime(noop_cycles=LOOPTIME_NOOP_CYCLES), append=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the user's pairing keys: ``MEDCTL_KEYS`` points into a temporary directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDCTL_KEYS", str(tmp_path_factory.mktemp("keys") / "keys.json"))
+        yield

@@ -2,8 +2,9 @@
 
 Every failure a person can cause or meet (a missing port, a silent device, an
 out-of-range level, a damaged history file) ends in one line on stderr and a
-non-zero exit code, never a traceback. With no command, ``medctl`` runs a
-guided session on the configured device, or on the built-in simulator.
+non-zero exit code, never a traceback. With no command, ``medctl`` opens the TUI on an
+interactive terminal (on the remembered massager, else the built-in simulator) and runs the
+headless guided session otherwise.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from medctl import __version__
 from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_option, add_device_option
 from medctl.errors import MedctlError
 
-COMMANDS = ("session", "status", "history", "feedback", "simulate")
+COMMANDS = ("tui", "session", "status", "history", "feedback", "simulate", "scan", "pair")
 _GLOBAL_OPTIONS = ("-v", "--verbose")
+#: Options ``medctl tui`` takes, each with a value; with only these, a terminal gets the TUI.
+_TUI_OPTIONS = ("--device", "-d", "--db")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(with_default_command(given, interactive=interactive))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
@@ -47,29 +52,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def with_default_command(argv: list[str]) -> list[str]:
-    """``medctl`` and ``medctl --device URL ...`` mean ``medctl session ...``."""
+def with_default_command(argv: list[str], *, interactive: bool = False) -> list[str]:
+    """No command means ``medctl tui`` on a terminal (when only its options are given), else ``medctl session``."""
     position = 0
     while position < len(argv) and argv[position] in _GLOBAL_OPTIONS:
         position += 1
     rest = argv[position:]
     if rest and (rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version")):
         return argv
-    return [*argv[:position], "session", *rest]
+    command = "tui" if interactive and _only_tui_options(rest) else "session"
+    return [*argv[:position], command, *rest]
+
+
+def _only_tui_options(args: list[str]) -> bool:
+    """Are *args* all ``--device URL`` / ``--db PATH`` (or ``--device=URL``) pairs?"""
+    position = 0
+    while position < len(args):
+        name, has_value, _ = args[position].partition("=")
+        if name not in _TUI_OPTIONS:
+            return False
+        position += 1 if has_value else 2
+    return position == len(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from medctl.cli import history, session, simulate, status
+    from medctl.cli import history, pair, scan, session, simulate, status, tui
 
     parser = argparse.ArgumentParser(
         prog="medctl",
         description="Drive a heated neck massager over BLE or serial, and guide a safe session. "
-        "With no command: a guided session (on the built-in simulator unless --device is given).",
+        "With no command: the TUI on a terminal, else a guided session without it "
+        "(on the built-in simulator unless --device is given).",
     )
     parser.add_argument("--version", action="version", version=f"medctl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details to stderr")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (session, status, history, simulate):
+    for module in (tui, session, status, history, simulate, scan, pair):
         module.register(sub)
     return parser
 

@@ -30,7 +30,8 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
         "-d",
         default=DEFAULT_DEVICE,
         metavar="URL",
-        help="sim://[?speed=60], serial:///dev/ttyUSB0, tcp://HOST:PORT (default: the built-in simulator)",
+        help="sim://[?speed=60], ble://AA:BB:CC:DD:EE:FF, ble://?name=NeckEase, serial:///dev/ttyUSB0, "
+        "tcp://HOST:PORT (default: the built-in simulator)",
     )
 
 

@@ -53,15 +53,19 @@ def format_table(sessions: list[SessionRecord]) -> str:
     rows = ["  id  started (local)   length  max  heat  ended         feedback"]
     for record in sessions:
         started = record.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        feedback = "-"
-        if record.feedback is not None:
-            fb = record.feedback
-            feedback = f"relief {fb.relief}, {fb.soreness}" + (", sharp pain" if fb.sharp_pain else "")
         rows.append(
             f"{record.id:>4}  {started}  {clock_text(record.massage_s):>6}  {record.max_intensity:>3}  "
-            f"{'yes' if record.heat else 'no':>4}  {(record.end_reason or record.state):<12}  {feedback}"
+            f"{'yes' if record.heat else 'no':>4}  {(record.end_reason or record.state):<12}  "
+            f"{feedback_text(record.feedback)}"
         )
     return "\n".join(rows)
+
+
+def feedback_text(feedback: Feedback | None) -> str:
+    """Feedback in a few words for a table cell: ``relief 7, better, sharp pain``."""
+    if feedback is None:
+        return "-"
+    return f"relief {feedback.relief}, {feedback.soreness}" + (", sharp pain" if feedback.sharp_pain else "")
 
 
 async def run_feedback(args: argparse.Namespace) -> int:

@@ -98,8 +98,8 @@ async def run(args: argparse.Namespace) -> int:
                     session = massager.session(
                         plan, safety=safety, history=history, override_frequency=args.override_frequency
                     )
+                    ctrl_c.session = session  # from here Ctrl-C ends the session, even while it starts
                     async with session:
-                        ctrl_c.session = session
                         await _drive(session, out)
                 except FrequencyOverrideRequired as exc:
                     print(f"medctl: {exc}", file=sys.stderr)
@@ -138,8 +138,10 @@ class _CtrlC:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
 
     def _interrupt(self) -> None:
-        if self.session is not None and not self.session.done:
-            task = asyncio.create_task(self.session.stop())
+        session = self.session
+        if session is not None and not session.done and session.session_id is not None:
+            # it is recorded (and may be starting the motor): end it properly, device first
+            task = asyncio.create_task(session.stop())
             task.add_done_callback(lambda t: t.exception())
         elif self._task is not None:
             self._task.cancel()
@@ -165,7 +167,7 @@ def load_safety(path: Path | None) -> SafetyCheck:
     print("Before the first start, a short safety check (the massager stays off):")
     given: dict[str, Any] = {}
     for question in QUESTIONS:
-        if question.field == "provider_agreed" and not given.get("underlying_condition"):
+        if not question.applies(given):
             given[question.field] = False
             continue
         given[question.field] = ask_yes_no(question.text)

@@ -242,8 +242,12 @@ class Session:
                 await self._massager.set_heat(1)
                 self._heat = 1
         except BaseException:
+            if self._end_reason is not None:  # stopped while starting: that stop is the outcome
+                return
             await self._finish(EndReason.ERROR)
             raise
+        if self._end_reason is not None:
+            return
         self._intensity = 1
         self._max_intensity = 1
         self._commanded_at = asyncio.get_running_loop().time()

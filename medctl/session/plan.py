@@ -48,6 +48,12 @@ class SafetyQuestion:
     text: str
     #: True: a "yes" ends in advice to see a doctor, not in a session.
     red_flag: bool = False
+    #: Asked only when the answer to this other question was "yes"; otherwise the answer is "no".
+    only_if: str | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        """Is this question asked, given the answers so far?"""
+        return self.only_if is None or answers.get(self.only_if) is True
 
 
 #: The article's safety tips and the red flags of DESIGN R8, in the order they are asked.
@@ -58,7 +64,11 @@ QUESTIONS: Final = (
     SafetyQuestion(
         "underlying_condition", "Do you have an underlying health condition (neck, spine, heart, skin, pregnancy…)?"
     ),
-    SafetyQuestion("provider_agreed", "If so: has a healthcare provider agreed that you can use a neck massager?"),
+    SafetyQuestion(
+        "provider_agreed",
+        "If so: has a healthcare provider agreed that you can use a neck massager?",
+        only_if="underlying_condition",
+    ),
     SafetyQuestion(
         "recent_trauma", "Have you had recent trauma to the neck, such as a fall or whiplash?", red_flag=True
     ),

@@ -1,0 +1,95 @@
+"""The TUI as a person meets it, in tmux at 80×24: time to the first screen, CPU during a session.
+
+    python -m bench.tui_tmux [--medctl PATH] [--seconds 30]
+
+Starts ``medctl`` (no arguments: the TUI on the built-in simulator) in a detached tmux session
+with empty config and data directories, as on a fresh install, and polls ``tmux capture-pane``
+every 5 ms until the safety check's first question is drawn. Then it answers the questions,
+starts a 5-minute session at real speed and, once the warm-up is on screen, reads the
+process's user+system CPU time from ``/proc/PID/stat`` over ``--seconds`` of wall time.
+Needs tmux and Linux.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: The issue's budgets, printed next to the figures.
+FIRST_SCREEN_BUDGET_S = 1.0
+CPU_BUDGET_PERCENT = 5.0
+SESSION = "medctl-bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def wait_for(text: str, timeout: float, poll: float = 0.005) -> float:
+    """Seconds until *text* is on the pane (polling capture-pane); raises after *timeout*."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if text in tmux("capture-pane", "-p", "-t", SESSION):
+            return time.perf_counter() - start
+        time.sleep(poll)
+    raise TimeoutError(f"{text!r} did not appear within {timeout} s:\n" + tmux("capture-pane", "-p", "-t", SESSION))
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def medctl_pid() -> int:
+    shell = int(tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip())
+    children = Path(f"/proc/{shell}/task/{shell}/children")
+    found = children.read_text().split() if children.exists() else []
+    return int(found[0]) if found else shell
+
+
+def run(medctl: str, seconds: float) -> tuple[float, float]:
+    home = Path(tempfile.mkdtemp(prefix="medctl-bench-"))
+    env = f"HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data TERM=xterm-256color"
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    started = time.perf_counter()
+    tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", f"exec env {env} {medctl}")
+    wait_for("Question 1 of", timeout=10)
+    first = time.perf_counter() - started
+    try:
+        for _ in range(6):
+            tmux("send-keys", "-t", SESSION, "n")
+        wait_for("Plan your session", timeout=5)
+        tmux("send-keys", "-t", SESSION, "Enter")
+        wait_for("WARM-UP", timeout=5)
+        pid = medctl_pid()
+        before, wall = cpu_seconds(pid), time.perf_counter()
+        time.sleep(seconds)
+        used, elapsed = cpu_seconds(pid) - before, time.perf_counter() - wall
+        tmux("send-keys", "-t", SESSION, "Space")
+        wait_for("Session stopped", timeout=5)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+    return first, 100 * used / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = shutil.which("medctl", path=str(Path(sys.executable).parent)) or "medctl"
+    parser.add_argument("--medctl", default=default, help="the medctl to start (default: this environment's)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to measure CPU during the session")
+    args = parser.parse_args()
+    first, cpu = run(args.medctl, args.seconds)
+    print(f"first screen drawn    {first * 1000:6.0f} ms   (budget {FIRST_SCREEN_BUDGET_S * 1000:.0f} ms)")
+    print(f"CPU during a session  {cpu:6.2f} %    (budget {CPU_BUDGET_PERCENT:.0f} % of one core, {args.seconds:g} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""The medctl TUI: one App that holds the massager link and the history, and routes between screens.
+
+Screens never call each other. Each posts a message saying what the person chose
+(:class:`SafetyScreen.Passed`, :class:`PlanScreen.Start`, :class:`LiveScreen.Ended`,
+:class:`ConnectScreen.Chosen`, …) and the app decides what comes next:
+
+    safety check → plan → live session → summary → plan …
+    connect, history, techniques and help open over any of them (not during a session)
+
+The connection to the massager lives here (:class:`DeviceLink`), so it outlives screens; its
+state reaches the device bars as :class:`LinkChanged` messages. A session lives in its
+:class:`LiveScreen`, so leaving that screen in any way stops the massager; quitting the app
+closes the link, which stops it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from medctl.errors import MedctlError
+from medctl.history import HistoryStore, default_db_path
+from medctl.session import SafetyCheck
+from medctl.tui.config import TuiConfig, default_config_path, load_config, save_config
+from medctl.tui.connect import ConnectScreen
+from medctl.tui.devices import SIMULATOR, Connector, DeviceLink, Discovery, LinkState, identity_text
+from medctl.tui.help import HelpScreen
+from medctl.tui.history import HistoryScreen
+from medctl.tui.live import LiveScreen
+from medctl.tui.plan import PlanScreen
+from medctl.tui.safety import SafetyScreen
+from medctl.tui.summary import SummaryScreen
+from medctl.tui.techniques import TechniquesScreen
+
+#: While the link is lost, how often (loop seconds) to look whether a session brought it back.
+LINK_POLL_S: Final = 0.5
+#: Intensity levels assumed for the plan screen until a massager has said how many it has.
+DEFAULT_INTENSITY_LEVELS: Final = 5
+
+
+#: The command palette's main actions: (action, name, help).
+COMMAND_ACTIONS: Final = (
+    ("choose_device", "Choose massager", "Simulator, serial port, Bluetooth or a typed address"),
+    ("history", "History", "Sessions per week, every session, export"),
+    ("techniques", "Techniques", "The article's manual techniques, guided and timed"),
+    ("help", "Help", "Keys and safety tips"),
+    ("reconnect", "Reconnect", "Re-open the lost link to the massager"),
+    ("stop_session", "Stop the session", "Stop the massager now"),
+)
+
+
+#: Screens that open over the flow, by the action that opens them.
+OVERLAYS: Final[dict[str, type[Screen[None]]]] = {
+    "choose_device": ConnectScreen,
+    "history": HistoryScreen,
+    "techniques": TechniquesScreen,
+}
+
+
+class LinkChanged(Message):
+    """The link to the massager changed: connecting, connected, lost, failed."""
+
+    def __init__(self, state: LinkState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class MedctlCommands(Provider):
+    """The main actions in the command palette (ctrl+p)."""
+
+    def _commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """(name, help, callback) of each main action that makes sense now."""
+        app = self.app
+        assert isinstance(app, MedctlApp)
+        for action, name, help_text in COMMAND_ACTIONS:
+            if app.check_action(action, ()):
+                yield name, help_text, getattr(app, f"action_{action}")
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class MedctlApp(App[None]):
+    """Guided neck-massager sessions, the keyboard alone, 80×24 and up."""
+
+    #: Every screen's styles, each in the .tcss file beside its module, loaded once at start: a screen
+    #: bringing its own CSS_PATH would make Textual re-style every widget of the app on its first push.
+    CSS_PATH = [
+        f"{name}.tcss"
+        for name in ("app", "safety", "plan", "live", "summary", "history", "techniques", "connect", "help")
+    ]
+    TITLE = "medctl"
+    COMMANDS = App.COMMANDS | {MedctlCommands}
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("r", "reconnect", "Reconnect"),
+        # priority, so it also works under a modal (help, the command palette); enabled during a session only
+        Binding("space", "stop_session", "STOP", show=False, priority=True),
+    ]
+
+    link_state: reactive[LinkState] = reactive(LinkState())
+
+    def __init__(
+        self,
+        *,
+        device: str | None = None,
+        db_path: Path | None = None,
+        config_path: Path | None = None,
+        connector: Connector | None = None,
+        discovery: Discovery | None = None,
+        export_dir: Path | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self._device = device
+        self._db_path = db_path
+        self._config_path = config_path or default_config_path()
+        self.config = TuiConfig()
+        self.link = DeviceLink(connector) if connector is not None else DeviceLink()
+        self.discovery = discovery or Discovery()
+        self._export_dir = export_dir or Path.cwd()
+        self._now = now or partial(datetime.now, UTC)
+        self.history: HistoryStore | None = None
+        self._history_problem = ""
+        self.safety: SafetyCheck | None = None
+        self.safety_screen = SafetyScreen()
+
+    # --- start and end -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        loaded = load_config(self._config_path)
+        self.config = loaded.config
+        if loaded.notice:
+            self.notify(loaded.notice, severity="warning", timeout=15, markup=False)
+        self.push_screen(self.safety_screen)
+        self.connect_to(self._device or self.config.device or SIMULATOR)
+        self.call_after_refresh(self._open_history)  # after the first screen is drawn: it may fsync
+
+    def _open_history(self) -> None:
+        """Open the history once (the first screen does not wait for it; the plan screen does)."""
+        if self.history is not None or self._history_problem:
+            return
+        path = self._db_path or default_db_path()
+        try:
+            self.history = HistoryStore(path).open()
+        except MedctlError as exc:
+            self._history_problem = f"The history is not available: {exc}"
+            self.notify(self._history_problem, severity="error", timeout=15, markup=False)
+
+    async def on_unmount(self) -> None:
+        """Quitting, however it happens, stops the massager and closes the history."""
+        await self.link.close()
+        if self.history is not None:
+            self.history.close()
+
+    # --- the link to the massager --------------------------------------------------------
+
+    @work(exclusive=True, group="link")
+    async def connect_to(self, url: str, remember: bool = False) -> None:
+        """Connect (closing and stopping any massager in use), then watch the link."""
+        self.post_message(LinkChanged(LinkState(url, "connecting")))
+        try:
+            client = await self.link.open(url)
+        except (MedctlError, OSError) as exc:
+            self.post_message(LinkChanged(LinkState(url, "failed", str(exc))))
+            return
+        self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client))))
+        if remember:
+            self._remember(url)
+        while True:
+            lost = await client.wait_lost()
+            self.post_message(LinkChanged(LinkState(url, "lost", str(lost))))
+            # a session reconnects by itself (R10), otherwise r does; the client has no event for it
+            while not client.connected:  # noqa: ASYNC110
+                await asyncio.sleep(LINK_POLL_S)
+            self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client))))
+
+    def on_link_changed(self, message: LinkChanged) -> None:
+        self.link_state = message.state
+        self.refresh_bindings()
+        if message.state.phase == "connected":
+            if isinstance(self.screen, ConnectScreen):
+                self.pop_screen()
+            for screen in self.screen_stack:
+                if isinstance(screen, PlanScreen) and self.link.client is not None:
+                    screen.set_max_intensity(self.link.client.capabilities.intensity_levels)
+        elif message.state.phase == "failed" and not self._session_running():
+            self.action_choose_device()
+
+    def _remember(self, url: str) -> None:
+        try:
+            save_config(self._config_path, TuiConfig(device=url))
+        except MedctlError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.config = TuiConfig(device=url)
+
+    @work(exclusive=True, group="reconnect")
+    async def action_reconnect(self) -> None:
+        """R10: re-open a lost link; nothing resumes by itself."""
+        try:
+            await self.link.reconnect()
+        except MedctlError as exc:
+            self.notify(f"Reconnect failed: {exc}", severity="error", markup=False)
+
+    # --- routing -------------------------------------------------------------------------
+
+    @on(SafetyScreen.Passed)
+    def _safety_passed(self, message: SafetyScreen.Passed) -> None:
+        self.safety = message.check
+        self._open_history()
+        self.push_screen(PlanScreen(self.history, self._intensity_levels()))
+
+    @on(PlanScreen.Back)
+    def _plan_back(self) -> None:
+        self.pop_screen()
+        self.safety_screen.restart()
+
+    @on(PlanScreen.Start)
+    def _start(self, message: PlanScreen.Start) -> None:
+        client = self.link.client
+        if client is None or self.link_state.phase != "connected":
+            self._plan_says(f"Not connected. {self.link_state.text()}")
+            return
+        assert self.safety is not None, "the plan screen opens only after the safety check passed"
+        self.push_screen(
+            LiveScreen(client, message.plan, safety=self.safety, history=self.history, override=message.override)
+        )
+
+    @on(LiveScreen.NotStarted)
+    def _not_started(self, message: LiveScreen.NotStarted) -> None:
+        self._close_overlays()
+        self.pop_screen()
+        self._plan_says(message.reason)
+
+    @on(LiveScreen.Ended)
+    def _ended(self, message: LiveScreen.Ended) -> None:
+        self._close_overlays()
+        self.switch_screen(SummaryScreen(message.record, self.history))
+
+    def _close_overlays(self) -> None:
+        """Close whatever is open over the live screen (help, the command palette)."""
+        while not isinstance(self.screen, LiveScreen):
+            self.pop_screen()
+
+    @on(SummaryScreen.Done)
+    def _summary_done(self) -> None:
+        self.pop_screen()
+        if isinstance(self.screen, PlanScreen):
+            self.screen.refresh_advice()
+
+    @on(ConnectScreen.Chosen)
+    def _chosen(self, message: ConnectScreen.Chosen) -> None:
+        self.connect_to(message.url, message.remember)
+
+    def _plan_says(self, text: str) -> None:
+        if isinstance(self.screen, PlanScreen):
+            self.screen.refresh_advice()
+            self.screen.say(text)
+
+    # --- screens over the flow -----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in OVERLAYS:
+            return not self._session_running() and not isinstance(self.screen, OVERLAYS[action])
+        if action == "reconnect":
+            return self.link_state.phase == "lost" and not self._session_running()
+        if action == "stop_session":
+            return self._session_running()
+        return True
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_choose_device(self) -> None:
+        if not isinstance(self.screen, ConnectScreen):
+            self.push_screen(ConnectScreen(self.discovery, remembered=self.config.device, current=self.link.url))
+
+    def action_history(self) -> None:
+        self._open_history()
+        self.push_screen(
+            HistoryScreen(self.history, now=self._now, export_dir=self._export_dir, problem=self._history_problem)
+        )
+
+    def action_techniques(self) -> None:
+        self.push_screen(TechniquesScreen())
+
+    def action_stop_session(self) -> None:
+        """Space stops a running session even from the help screen over it (R6)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen):
+                screen.action_stop()
+
+    def _session_running(self) -> bool:
+        return any(isinstance(screen, LiveScreen) for screen in self.screen_stack)
+
+    def _intensity_levels(self) -> int:
+        client = self.link.client
+        if client is None or client.identity is None:
+            return DEFAULT_INTENSITY_LEVELS
+        return client.capabilities.intensity_levels

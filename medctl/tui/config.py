@@ -1,0 +1,113 @@
+"""The TUI's settings file: the remembered default massager, a small TOML file.
+
+It lives in the user's config directory (``~/.config/medctl/config.toml`` on Linux;
+``MEDCTL_CONFIG`` overrides the path) and holds one line, ``device = "serial:///dev/ttyUSB0"``.
+A missing file means nothing is remembered; a file that cannot be read or understood gives
+a notice that says what to do, never a crash, and the TUI carries on as if it were missing.
+Writes go to a temporary file first and replace the old one, so a crash never leaves half
+a file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import platformdirs
+
+from medctl.address import parse_address
+from medctl.errors import AddressError, MedctlError
+
+CONFIG_NAME: Final = "config.toml"
+
+
+class ConfigError(MedctlError):
+    """The settings file cannot be written; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class TuiConfig:
+    """What the TUI remembers between runs."""
+
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The settings, and a notice for the person when the file had to be ignored."""
+
+    config: TuiConfig
+    notice: str | None = None
+
+
+def default_config_path() -> Path:
+    """``$MEDCTL_CONFIG`` if set, else ``config.toml`` in the user's config directory."""
+    override = os.environ.get("MEDCTL_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    return platformdirs.user_config_path("medctl") / CONFIG_NAME
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read the settings; anything wrong with the file becomes a notice, not an exception."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedConfig(TuiConfig())
+    except (OSError, UnicodeDecodeError) as exc:
+        return _ignored(path, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return _ignored(path, f"is not valid TOML ({exc})")
+    device = document.get("device")
+    if device is None:
+        return LoadedConfig(TuiConfig())
+    if not isinstance(device, str):
+        return _ignored(path, 'has a device that is not text; write it as device = "serial:///dev/ttyUSB0"')
+    try:
+        parse_address(device)
+    except AddressError as exc:
+        return _ignored(path, f"names a device medctl cannot use: {exc}")
+    return LoadedConfig(TuiConfig(device=device))
+
+
+def save_config(path: Path, config: TuiConfig) -> None:
+    """Write the settings atomically; raises ConfigError with a sentence to act on."""
+    lines = ["# medctl settings, written by the TUI when you choose to remember a massager"]
+    if config.device is not None:
+        lines.append(f"device = {toml_string(config.device)}")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise ConfigError(f"cannot save the settings to {path} ({exc.strerror or exc})") from exc
+
+
+def toml_string(value: str) -> str:
+    """*value* as a TOML basic string: quotes, backslashes and control characters escaped."""
+    escaped = []
+    for char in value:
+        if char in ('"', "\\"):
+            escaped.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+def _ignored(path: Path, why: str) -> LoadedConfig:
+    return LoadedConfig(
+        TuiConfig(),
+        notice=f"The settings file {path} {why}. It is ignored for now; choosing a massager "
+        "with 'remember' ticked writes a fresh one.",
+    )

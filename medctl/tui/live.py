@@ -1,0 +1,278 @@
+"""The live session screen: phase, time, levels, pad temperature, and a STOP that always works.
+
+A worker runs the session (``async with client.session(...)``) and turns
+:meth:`Session.updates` into :class:`LiveScreen.Progress` messages — only when something a
+person can see changed, at most :data:`MIN_REDRAW_S` apart, and a newer one replaces one not
+yet drawn — so an accelerated simulator never floods the screen. Keys call the session's
+actions (``increase``, ``too_much``, …) in their own workers; a refusal shows the rule's
+sentence. STOP (space, escape, or the button) never waits behind anything. Leaving the screen
+in any way cancels the worker, and leaving ``async with session`` stops the massager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, ProgressBar, Static
+
+from medctl.cli.common import clock_text
+from medctl.client import DeviceClient
+from medctl.errors import MedctlError
+from medctl.history import HistoryStore
+from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
+from medctl.tui.widgets import DeviceBar, LevelMeter, TemperaturePlot
+
+#: Redraws at most this often (loop seconds) unless the phase, a level or a notice changed.
+MIN_REDRAW_S: Final = 0.25
+#: A pad temperature point is plotted every this many seconds of session time.
+SAMPLE_EVERY_S: Final = 5.0
+
+PHASE_TITLES: Final = {
+    Phase.READY: "READY",
+    Phase.WARM_UP: "WARM-UP",
+    Phase.MASSAGE: "MASSAGE",
+    Phase.STEP_DOWN: "WINDING DOWN",
+    Phase.PAUSED: "PAUSED",
+    Phase.INTERRUPTED: "LINK LOST",
+    Phase.DONE: "DONE",
+}
+
+
+class LiveScreen(Screen[None]):
+    """One running session on the connected massager."""
+
+    SUB_TITLE = "Session"
+
+    BINDINGS = [
+        Binding("space", "stop", "STOP", priority=True),
+        Binding("escape", "stop", "Stop", show=False, priority=True),
+        Binding("s", "stop", "Stop", show=False),
+        Binding("plus,equals_sign,up", "increase", "More", key_display="+"),
+        Binding("minus,down", "decrease", "Less", key_display="-"),
+        Binding("t", "too_much", "Too much"),
+        Binding("h", "heat(1)", "Heat+"),
+        Binding("c", "heat(-1)", "Heat-"),
+        Binding("p", "pause", "Pause"),
+    ]
+
+    class Progress(Message, bubble=False):
+        """What the session looks like now (a newer one replaces one not yet shown)."""
+
+        def __init__(self, update: SessionUpdate) -> None:
+            super().__init__()
+            self.update = update
+
+        def can_replace(self, message: Message) -> bool:
+            return (
+                isinstance(message, LiveScreen.Progress)
+                and self.update.end_reason is None
+                and self.update.phase is message.update.phase
+                and self.update.notice == message.update.notice
+            )
+
+    class Said(Message, bubble=False):
+        """A sentence for the person: a refusal, or an action that did not reach the massager."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Ended(Message):
+        """The session is over and the massager stopped; here is how it went."""
+
+        def __init__(self, record: SessionSummary) -> None:
+            super().__init__()
+            self.record = record
+
+    class NotStarted(Message):
+        """The session could not start (frequency advice without override, a device problem…)."""
+
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(
+        self,
+        client: DeviceClient,
+        plan: SessionPlan,
+        *,
+        safety: SafetyCheck,
+        history: HistoryStore | None,
+        override: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._plan = plan
+        self._safety = safety
+        self._history = history
+        self._override = override
+        self.session: Session | None = None
+        self.last_update: SessionUpdate | None = None
+        self._stop_requested = False
+        self._next_sample_s = 0.0
+        self._notice: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DeviceBar()
+        with Horizontal(id="phase-row"):
+            yield Static("STARTING", id="phase", markup=False)
+            yield Static("starting at the lightest setting…", id="meaning", markup=False)
+        with Horizontal(id="progress-row"):
+            yield ProgressBar(total=self._plan.duration_s, show_eta=False, id="progress")
+            yield Static("", id="time-left", markup=False)
+        with Horizontal(id="live-middle"):
+            with Vertical(id="live-left"):
+                yield LevelMeter("Intensity", id="intensity")
+                yield LevelMeter("Heat", id="heat")
+                yield Static("", id="message", markup=False)
+            yield TemperaturePlot(id="temperature")
+        yield Button("STOP  (space / esc)", id="stop", variant="error")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(TemperaturePlot).reset(self._plan.minutes)
+        self._run_session()
+
+    # --- the session ---------------------------------------------------------------------
+
+    @work(exclusive=True, group="session")
+    async def _run_session(self) -> None:
+        session = self._client.session(
+            self._plan, safety=self._safety, history=self._history, override_frequency=self._override
+        )
+        try:
+            async with session:
+                self.session = session
+                if self._stop_requested:
+                    await session.stop()
+                await self._follow(session)
+        except MedctlError as exc:
+            if self.session is None:
+                self.post_message(self.NotStarted(str(exc)))
+                return
+            self.post_message(self.Said(f"error: {exc}"))
+        self.post_message(self.Ended(session.record))
+
+    async def _follow(self, session: Session) -> None:
+        """Post what a person can see when it changes; at most every MIN_REDRAW_S unless urgent."""
+        loop = asyncio.get_running_loop()
+        shown: SessionUpdate | None = None
+        shown_at = -math.inf
+        async for update in session.updates():
+            if shown is not None and _view(shown) == _view(update):
+                continue
+            urgent = shown is None or _urgent_view(shown) != _urgent_view(update)
+            if urgent or loop.time() - shown_at >= MIN_REDRAW_S:
+                shown, shown_at = update, loop.time()
+                self.post_message(self.Progress(update))
+
+    # --- what the person sees ------------------------------------------------------------
+
+    def on_live_screen_progress(self, message: Progress) -> None:
+        """Draw an update, touching only what changed (a redraw costs more than a comparison)."""
+        update = message.update
+        previous, self.last_update = self.last_update, update
+        if previous is None or previous.phase is not update.phase:
+            self._show_text("#phase", PHASE_TITLES[update.phase])
+            self.query_one("#phase-row").set_classes(f"-{update.phase.value.replace('_', '-')}")
+            self.say("")  # a refusal in the last phase no longer applies
+        if previous is None or (previous.intensity, previous.heat) != (update.intensity, update.heat):
+            self._show_levels(update)
+        self._show_text("#meaning", meaning(update))
+        self._show_text("#time-left", f"{clock_text(update.time_left_s)} left of {clock_text(update.planned_s)}")
+        self.query_one(ProgressBar).update(progress=update.massage_s)
+        if update.notice and update.notice != self._notice:
+            self._notice = update.notice
+            self.say(update.notice)
+        self._sample(update)
+
+    def on_live_screen_said(self, message: Said) -> None:
+        self.say(message.text)
+
+    def say(self, text: str) -> None:
+        self._show_text("#message", text, layout=True)
+
+    def _show_text(self, selector: str, text: str, *, layout: bool = False) -> None:
+        widget = self.query_one(selector, Static)
+        if widget.content != text:
+            widget.update(text, layout=layout)
+
+    def _show_levels(self, update: SessionUpdate) -> None:
+        caps = self._client.capabilities if self._client.identity is not None else None
+        self.query_one("#intensity", LevelMeter).show(update.intensity, caps.intensity_levels if caps else 5)
+        self.query_one("#heat", LevelMeter).show(update.heat, caps.heat_levels if caps else 2, off_text="off")
+
+    def _sample(self, update: SessionUpdate) -> None:
+        if update.pad_temp_c is None or update.massage_s < self._next_sample_s:
+            return
+        self.query_one(TemperaturePlot).add_sample(update.massage_s / 60, update.pad_temp_c)
+        self._next_sample_s = (math.floor(update.massage_s / SAMPLE_EVERY_S) + 1) * SAMPLE_EVERY_S
+
+    # --- actions -------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#stop")
+    def _stop_pressed(self) -> None:
+        self.action_stop()
+
+    def action_stop(self) -> None:
+        """R6: always allowed; before the session has begun, it stops as soon as it has."""
+        self._stop_requested = True
+        if self.session is not None:
+            self.run_worker(self.session.stop(), group="stop")
+
+    def action_increase(self) -> None:
+        self._act(lambda s: s.increase())
+
+    def action_decrease(self) -> None:
+        self._act(lambda s: s.decrease())
+
+    def action_too_much(self) -> None:
+        self._act(lambda s: s.too_much())
+
+    def action_heat(self, step: int) -> None:
+        self._act(lambda s: s.set_heat(max(0, s.heat + step)))
+
+    def action_pause(self) -> None:
+        """Pause a running session; resume a paused one, or one whose link came back (R10)."""
+        self._act(lambda s: s.resume() if s.phase in (Phase.PAUSED, Phase.INTERRUPTED) else s.pause())
+
+    def _act(self, call: Callable[[Session], Awaitable[object]]) -> None:
+        session = self.session
+        if session is not None and not session.done:
+            self.run_worker(self._attempt(session, call), group="actions")
+
+    async def _attempt(self, session: Session, call: Callable[[Session], Awaitable[object]]) -> None:
+        try:
+            await call(session)
+        except RuleViolation as refusal:
+            self.post_message(self.Said(f"Not now ({refusal.rule}): {refusal}"))
+        except MedctlError as exc:
+            self.post_message(self.Said(f"The massager did not take it: {exc}"))
+
+
+def meaning(update: SessionUpdate) -> str:
+    """The phase and the next allowed action: ``warm-up at the lightest setting — increases unlock in 0:42``."""
+    if update.next_action.startswith(update.phase_text):
+        return update.next_action
+    return f"{update.phase_text} — {update.next_action}"
+
+
+def _urgent_view(update: SessionUpdate) -> tuple[object, ...]:
+    """What is drawn at once when it changes."""
+    return (update.phase, update.intensity, update.heat, update.notice, update.end_reason)
+
+
+def _view(update: SessionUpdate) -> tuple[object, ...]:
+    """Everything the screen draws from an update, as it is drawn."""
+    temp = None if update.pad_temp_c is None else round(update.pad_temp_c, 1)
+    return (*_urgent_view(update), clock_text(update.time_left_s), update.next_action, temp)
