@@ -348,7 +348,8 @@ def render_table() -> str:
     lines += [f"| {r.fault} | {r.device} | {r.controller} | {r.told} | {r.history} |" for r in ROWS]
     lines += [
         "",
-        "Over real links and processes (`tests/faults/test_fault_links.py`, `tests/integration/test_cli.py`):",
+        "Over real links and processes, in every phase too (`tests/faults/test_fault_links.py`,",
+        "`tests/faults/test_fault_ble.py` over the virtual radio link, and `tests/integration/test_cli.py`):",
         "",
         "| fault | device | controller | the person is told | history |",
         "|---|---|---|---|---|",
@@ -356,7 +357,10 @@ def render_table() -> str:
         "when the port stays gone | link lost …; could not reconnect | link_lost; ended: link_lost |",
         "| TCP connection closed | its watchdog stops it, or our STOP after reconnecting | link lost; reconnects |"
         " link lost … reconnected | link_lost, reconnected |",
-        "| controller process killed (SIGKILL) | its watchdog stops motor and heater within 3 s | (gone) |"
+        "| BLE disconnect (out of range) | its watchdog stops it and releases it | link lost; reconnects when back"
+        " in range; never resumes | link lost … reconnected | link_lost, reconnected, resume |",
+        "| controller process killed (SIGKILL, in warm-up; every phase in-process above) |"
+        " its watchdog stops motor and heater within 3 s | (gone) |"
         " (nobody to tell) | marked interrupted on the next open, events up to the kill |",
         "",
     ]
