@@ -67,12 +67,43 @@ async def measure(label: str, opener: Opener, count: int) -> Sample:
     return Sample(label, samples)
 
 
+async def measure_ble(count: int) -> Sample:
+    """The same over the virtual BLE link (bleak's API → bumble central → bumble peripheral)."""
+    from medctl.address import parse_address
+    from medctl.transport.ble import BleBackend, BleTransport
+    from simulator.ble import virtual_ble
+    from simulator.bleak_backend import BumbleClient, BumbleScanner
+
+    config = DeviceConfig(status_interval_s=0.01)
+    samples: list[float] = []
+    async with SimulatedDevice(config) as device, virtual_ble(device) as air:
+        backend = BleBackend(BumbleScanner, BumbleClient, {"radio": air.central})
+        client = DeviceClient(BleTransport(parse_address(f"ble://{air.address}"), backend=backend))
+        await client.open()
+        load = asyncio.create_task(_busy(client))
+        try:
+            for _ in range(count):
+                await client.start(1)
+                await asyncio.sleep(0.005)
+                started = time.perf_counter()
+                stopping = asyncio.create_task(client.stop())
+                await device.wait_for(lambda s: not s.running, timeout=2)
+                samples.append(time.perf_counter() - started)
+                await stopping
+        finally:
+            load.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await load
+            await client.close()
+    return Sample("stop under load, virtual BLE", samples)
+
+
 def run(count: int = 300) -> tuple[Sample, list[Sample]]:
-    baseline = raw_echo(count * 3)
-    baseline = Sample("raw pyserial echo (pty)", baseline.samples)
+    baseline = Sample("raw pyserial echo (pty)", raw_echo(count * 3).samples)
     measured = [
         asyncio.run(measure("stop under load, pty", _pty, count)),
         asyncio.run(measure("stop under load, tcp", _tcp, count)),
+        asyncio.run(measure_ble(count)),
     ]
     return baseline, measured
 

@@ -54,7 +54,22 @@ def medctl_pid() -> int:
     return int(found[0]) if found else shell
 
 
-def run(medctl: str, seconds: float) -> tuple[float, float]:
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/PID/status")
+
+
+def baseline_rss_mib() -> float:
+    """Peak RSS of a bare interpreter that only imports Textual's App, measured now."""
+    code = "import resource, textual.app; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return int(out) / 1024
+
+
+def run(medctl: str, seconds: float) -> tuple[float, float, float]:
     home = Path(tempfile.mkdtemp(prefix="medctl-bench-"))
     env = f"HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data TERM=xterm-256color"
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
@@ -72,12 +87,13 @@ def run(medctl: str, seconds: float) -> tuple[float, float]:
         before, wall = cpu_seconds(pid), time.perf_counter()
         time.sleep(seconds)
         used, elapsed = cpu_seconds(pid) - before, time.perf_counter() - wall
+        rss = peak_rss_mib(pid)
         tmux("send-keys", "-t", SESSION, "Space")
         wait_for("Session stopped", timeout=5)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
-    return first, 100 * used / elapsed
+    return first, 100 * used / elapsed, rss
 
 
 def main() -> None:
@@ -86,9 +102,18 @@ def main() -> None:
     parser.add_argument("--medctl", default=default, help="the medctl to start (default: this environment's)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to measure CPU during the session")
     args = parser.parse_args()
-    first, cpu = run(args.medctl, args.seconds)
-    print(f"first screen drawn    {first * 1000:6.0f} ms   (budget {FIRST_SCREEN_BUDGET_S * 1000:.0f} ms)")
-    print(f"CPU during a session  {cpu:6.2f} %    (budget {CPU_BUDGET_PERCENT:.0f} % of one core, {args.seconds:g} s)")
+    print(report(*run(args.medctl, args.seconds), baseline_rss_mib(), args.seconds))
+
+
+def report(first: float, cpu: float, rss: float, baseline_rss: float, seconds: float) -> str:
+    return "\n".join(
+        [
+            f"first screen drawn    {first * 1000:6.0f} ms   (budget {FIRST_SCREEN_BUDGET_S * 1000:.0f} ms)",
+            f"CPU during a session  {cpu:6.2f} %    (budget {CPU_BUDGET_PERCENT:.0f} % of one core, {seconds:g} s)",
+            f"peak RSS with the TUI {rss:6.1f} MiB  (a bare interpreter importing textual: {baseline_rss:.1f} MiB,"
+            f" {rss / baseline_rss:.2f}x)",
+        ]
+    )
 
 
 if __name__ == "__main__":
