@@ -19,7 +19,7 @@ from typing import Final
 from bumble import core, gatt
 from bumble.device import Connection, Peer
 
-from bench.pty_round_trip import Figures
+from bench.stats import Sample
 from firmware_protocol import GetStatus, Status, encode_message
 from firmware_protocol.constants import COMMAND_CHAR_UUID, SERVICE_UUID, STATUS_CHAR_UUID
 from firmware_protocol.messages import Ack, MotorState
@@ -55,7 +55,7 @@ async def echo_peripheral(air: VirtualBle) -> Radio:
     return radio
 
 
-async def bare_bumble(air: VirtualBle, count: int) -> Figures:
+async def bare_bumble(air: VirtualBle, count: int) -> Sample:
     echo = await echo_peripheral(air)
     connection = await air.central.device.connect(echo.device.random_address, timeout=5)
     peer = Peer(connection)
@@ -76,10 +76,10 @@ async def bare_bumble(air: VirtualBle, count: int) -> Figures:
         samples.append(time.perf_counter() - start)
     await connection.disconnect()
     await echo.close()
-    return Figures("bare bumble write→notify", samples)
+    return Sample("bare bumble write→notify", samples)
 
 
-async def medctl_round_trip(air: VirtualBle, count: int) -> Figures:
+async def medctl_round_trip(air: VirtualBle, count: int) -> Sample:
     backend = BleBackend(BumbleScanner, BumbleClient, {"radio": air.central})
     client = DeviceClient(BleTransport(parse_address(f"ble://{air.address}"), backend=backend))
     await client.open()
@@ -91,21 +91,21 @@ async def medctl_round_trip(air: VirtualBle, count: int) -> Figures:
             samples.append(time.perf_counter() - start)
     finally:
         await client.close()
-    return Figures("medctl get_status over BLE", samples)
+    return Sample("medctl get_status over BLE", samples)
 
 
-async def measure(count: int) -> list[Figures]:
+async def measure(count: int) -> list[Sample]:
     async with SimulatedDevice() as device, virtual_ble(device) as air:
         baseline = await bare_bumble(air, count)
         measured = await medctl_round_trip(air, count)
     return [baseline, measured]
 
 
-def run(count: int = 2000) -> list[Figures]:
+def run(count: int = 2000) -> list[Sample]:
     return asyncio.run(measure(count))
 
 
-def report(figures: list[Figures]) -> str:
+def report(figures: list[Sample]) -> str:
     baseline = figures[0]
     lines = [f"{'BLE round trip':<28}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 ratio':>11}{'p99 ratio':>11}"]
     for fig in figures:

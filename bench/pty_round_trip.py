@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import threading
 import time
 import tty
-from dataclasses import dataclass
 
 import serial
 
+from bench.stats import Sample
 from firmware_protocol import GetStatus, Status, encode_message, encode_stream
 from firmware_protocol.messages import Ack, MotorState
 from medctl.client import DeviceClient
@@ -28,29 +27,7 @@ from medctl.transport.serial import SerialTransport
 from simulator import SimulatedDevice
 
 
-@dataclass(frozen=True)
-class Figures:
-    label: str
-    samples: list[float]
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    @property
-    def p50_ms(self) -> float:
-        return self.quantile(0.50) * 1e3
-
-    @property
-    def p99_ms(self) -> float:
-        return self.quantile(0.99) * 1e3
-
-    @property
-    def mean_ms(self) -> float:
-        return statistics.fmean(self.samples) * 1e3
-
-
-def raw_echo(count: int) -> Figures:
+def raw_echo(count: int) -> Sample:
     """pyserial write → echo thread answers with a same-size frame → pyserial read."""
     request = encode_stream(encode_message(GetStatus(), 1))
     status = Status(MotorState.IDLE, 1, 0, 3100)
@@ -84,10 +61,10 @@ def raw_echo(count: int) -> Figures:
         thread.join(timeout=1)
         os.close(master)
         os.close(slave)
-    return Figures("raw pyserial echo", samples)
+    return Sample("raw pyserial echo", samples)
 
 
-async def medctl_round_trip(count: int) -> Figures:
+async def medctl_round_trip(count: int) -> Sample:
     async with SimulatedDevice() as device:
         pty = await device.serve_pty()
         client = DeviceClient(SerialTransport(pty.path))
@@ -100,16 +77,16 @@ async def medctl_round_trip(count: int) -> Figures:
                 samples.append(time.perf_counter() - start)
         finally:
             await client.close()
-    return Figures("medctl get_status", samples)
+    return Sample("medctl get_status", samples)
 
 
-def run(count: int = 2000) -> list[Figures]:
+def run(count: int = 2000) -> list[Sample]:
     baseline = raw_echo(count)
     measured = asyncio.run(medctl_round_trip(count))
     return [baseline, measured]
 
 
-def report(figures: list[Figures]) -> str:
+def report(figures: list[Sample]) -> str:
     baseline = figures[0]
     lines = [f"{'pty round trip':<22}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 ratio':>11}{'p99 ratio':>11}"]
     for fig in figures:

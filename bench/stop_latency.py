@@ -99,7 +99,7 @@ async def measure_ble(count: int) -> Sample:
 
 
 def run(count: int = 300) -> tuple[Sample, list[Sample]]:
-    baseline = Sample("raw pyserial echo (pty)", raw_echo(count * 3).samples)
+    baseline = Sample("raw pyserial echo (pty)", raw_echo(count * 3).values)
     measured = [
         asyncio.run(measure("stop under load, pty", _pty, count)),
         asyncio.run(measure("stop under load, tcp", _tcp, count)),
