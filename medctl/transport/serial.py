@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import serial
 import serial_asyncio_fast
 from serial.tools import list_ports
 
-from firmware_protocol import Frame
 from firmware_protocol.constants import DEFAULT_BAUD
 from medctl.errors import TransportError
-from medctl.transport.stream import StreamLink
+from medctl.transport.stream import StreamTransport
 
 
 @dataclass(frozen=True)
@@ -28,34 +28,20 @@ def serial_ports() -> list[SerialPortInfo]:
     return [SerialPortInfo(p.device, "" if p.description in ("n/a", None) else p.description) for p in found]
 
 
-class SerialTransport:
+class SerialTransport(StreamTransport):
     def __init__(self, port: str, baudrate: int = DEFAULT_BAUD) -> None:
+        super().__init__(f"serial port {port}")
         self.port = port
         self.baudrate = baudrate
-        self._link = StreamLink(f"serial port {port}")
 
-    @property
-    def description(self) -> str:
-        return self._link.description
-
-    async def open(self) -> None:
-        await self._link.close()  # a reconnect replaces the old stream
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             reader, writer = await serial_asyncio_fast.open_serial_connection(
                 url=self.port, baudrate=self.baudrate, bytesize=8, parity="N", stopbits=1, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(f"cannot open serial port {self.port}: {_reason(exc)}") from exc
-        self._link.attach(reader, writer)
-
-    async def send(self, frame: bytes) -> None:
-        await self._link.send(frame)
-
-    async def recv(self) -> Frame:
-        return await self._link.recv()
-
-    async def close(self) -> None:
-        await self._link.close()
+        return reader, writer
 
 
 def _reason(exc: BaseException) -> str:

@@ -74,3 +74,31 @@ class StreamLink:
 
     def _on_error(self, error: FrameError) -> None:
         _LOGGER.debug("%s: dropped invalid input: %s", self._description, error)
+
+
+class StreamTransport:
+    """A transport over a byte stream: subclasses say how to open it (``_connect``), this does the rest."""
+
+    def __init__(self, description: str) -> None:
+        self._link = StreamLink(description)
+
+    @property
+    def description(self) -> str:
+        return self._link.description
+
+    async def open(self) -> None:
+        await self._link.close()  # a reconnect replaces the old stream
+        reader, writer = await self._connect()
+        self._link.attach(reader, writer)
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        raise NotImplementedError
+
+    async def send(self, frame: bytes) -> None:
+        await self._link.send(frame)
+
+    async def recv(self) -> Frame:
+        return await self._link.recv()
+
+    async def close(self) -> None:
+        await self._link.close()

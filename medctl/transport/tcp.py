@@ -5,26 +5,20 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from firmware_protocol import Frame
 from medctl.errors import TransportError
-from medctl.transport.stream import StreamLink
+from medctl.transport.stream import StreamTransport
 
 #: A device on the local network answers a TCP connect well within this.
 CONNECT_TIMEOUT_S = 5.0
 
 
-class TcpTransport:
+class TcpTransport(StreamTransport):
     def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"tcp://{host}:{port}")
         self.host = host
         self.port = port
-        self._link = StreamLink(f"tcp://{host}:{port}")
 
-    @property
-    def description(self) -> str:
-        return self._link.description
-
-    async def open(self) -> None:
-        await self._link.close()  # a reconnect replaces the old stream
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -35,13 +29,4 @@ class TcpTransport:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # frames are tiny; don't batch them
-        self._link.attach(reader, writer)
-
-    async def send(self, frame: bytes) -> None:
-        await self._link.send(frame)
-
-    async def recv(self) -> Frame:
-        return await self._link.recv()
-
-    async def close(self) -> None:
-        await self._link.close()
+        return reader, writer

@@ -42,6 +42,13 @@ from medctl.transport.serial import SerialTransport
 from simulator import DeviceConfig, SimulatedDevice
 
 WATCHDOG_S = 3.0
+#: How long transient faults last. The soak runs on the virtual clock: these cost no wall time.
+DELAY_FAULT_S = 3.0
+REFUSAL_S = 2.0
+POLL_S = 1.0  # a device poll is 0.1 s; give the fault a few
+RECONNECT_WAIT_S = 3.0
+#: The fleet's pace on real time: one change per device per second.
+COMMAND_PERIOD_S = 1.0
 SAFE = SafetyCheck(
     swelling_bruising_or_injury=False,
     underlying_condition=False,
@@ -100,21 +107,21 @@ async def inject(fault: str, device: SimulatedDevice) -> None:
         faults.reorder_next(2, direction="both")
     elif fault == "delay":
         faults.delay(0.7)
-        await asyncio.sleep(3)
+        await asyncio.sleep(DELAY_FAULT_S)
         faults.delay(0)
     elif fault == "refuse":
         faults.refuse(ErrorCode.BUSY)
-        await asyncio.sleep(2)
+        await asyncio.sleep(REFUSAL_S)
         faults.stop_refusing()
     elif fault == "over_temperature":
         faults.force_over_temperature()
     elif fault == "stall":
         faults.stall_motor()
-        await asyncio.sleep(1)  # found at the device's next poll, if the motor is turning
+        await asyncio.sleep(POLL_S)  # found at the device's next poll, if the motor is turning
     elif fault == "battery":
         if device.config.battery:
             faults.drain_battery()
-            await asyncio.sleep(1)
+            await asyncio.sleep(POLL_S)
     elif fault == "drop_links":
         faults.drop_links()
     elif fault == "device_silent":
@@ -173,7 +180,7 @@ async def inject_and_watch(fault: str, session: Session, device: SimulatedDevice
     if device.config.battery:
         device.faults.charge_battery()
     if session.phase is Phase.INTERRUPTED:
-        await asyncio.sleep(3)  # the reconnect with back-off
+        await asyncio.sleep(RECONNECT_WAIT_S)  # the reconnect with back-off
 
 
 def check_after(
@@ -290,7 +297,7 @@ async def _drive_one(
             await client.set_intensity(level)
             report.latencies.append(time.perf_counter() - started)
             report.commands += 1
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(COMMAND_PERIOD_S)  # pacing, like a person: one change a second
         await client.stop()
     except MedctlError as error:
         report.failures.append(f"{client.description}: {error}")
