@@ -19,7 +19,7 @@ from typing import Final
 from bumble import core, gatt
 from bumble.device import Connection, Peer
 
-from bench.stats import Sample
+from bench.stats import Sample, timed
 from firmware_protocol import GetStatus, Status, encode_message
 from firmware_protocol.constants import COMMAND_CHAR_UUID, SERVICE_UUID, STATUS_CHAR_UUID
 from firmware_protocol.messages import Ack, MotorState
@@ -83,15 +83,10 @@ async def medctl_round_trip(air: VirtualBle, count: int) -> Sample:
     backend = BleBackend(BumbleScanner, BumbleClient, {"radio": air.central})
     client = DeviceClient(BleTransport(parse_address(f"ble://{air.address}"), backend=backend))
     await client.open()
-    samples = []
     try:
-        for _ in range(count):
-            start = time.perf_counter()
-            await client.get_status()
-            samples.append(time.perf_counter() - start)
+        return await timed("medctl get_status over BLE", client.get_status, count)
     finally:
         await client.close()
-    return Sample("medctl get_status over BLE", samples)
 
 
 async def measure(count: int) -> list[Sample]:

@@ -19,7 +19,7 @@ import tty
 
 import serial
 
-from bench.stats import Sample
+from bench.stats import Sample, timed
 from firmware_protocol import GetStatus, Status, encode_message, encode_stream
 from firmware_protocol.messages import Ack, MotorState
 from medctl.client import DeviceClient
@@ -69,15 +69,10 @@ async def medctl_round_trip(count: int) -> Sample:
         pty = await device.serve_pty()
         client = DeviceClient(SerialTransport(pty.path))
         await client.open()
-        samples = []
         try:
-            for _ in range(count):
-                start = time.perf_counter()
-                await client.get_status()
-                samples.append(time.perf_counter() - start)
+            return await timed("medctl get_status", client.get_status, count)
         finally:
             await client.close()
-    return Sample("medctl get_status", samples)
 
 
 def run(count: int = 2000) -> list[Sample]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import statistics
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -37,3 +39,13 @@ def table(title: str, samples: list[Sample], baseline: Sample) -> str:
             f"{s.p50_ms / baseline.p50_ms:>10.2f}x{s.p99_ms / baseline.p99_ms:>10.2f}x"
         )
     return "\n".join(lines)
+
+
+async def timed(label: str, call: Callable[[], Awaitable[object]], count: int) -> Sample:
+    """Time *count* awaits of *call*, one after another."""
+    values = []
+    for _ in range(count):
+        start = time.perf_counter()
+        await call()
+        values.append(time.perf_counter() - start)
+    return Sample(label, values)

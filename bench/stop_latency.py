@@ -22,6 +22,8 @@ from medctl.transport.serial import SerialTransport
 from medctl.transport.tcp import TcpTransport
 from simulator import DeviceConfig, SimulatedDevice
 
+#: STATUS every 10 ms instead of every second: the notification stream STOP must cut through.
+LOADED = DeviceConfig(status_interval_s=0.01)
 Opener = Callable[[SimulatedDevice], Awaitable[Transport]]
 
 
@@ -43,28 +45,32 @@ async def _busy(client: DeviceClient) -> None:
             await asyncio.gather(client.set_intensity(level), client.set_heat(level % 3), client.get_status())
 
 
-async def measure(label: str, opener: Opener, count: int) -> Sample:
-    config = DeviceConfig(status_interval_s=0.01)
+async def stops_under_load(label: str, device: SimulatedDevice, transport: Transport, count: int) -> Sample:
+    """Start, let the load fill the link, STOP, and time until the device's motor is off."""
+    client = DeviceClient(transport)
+    await client.open()
+    load = asyncio.create_task(_busy(client))
     samples: list[float] = []
-    async with SimulatedDevice(config) as device:
-        client = DeviceClient(await opener(device))
-        await client.open()
-        load = asyncio.create_task(_busy(client))
-        try:
-            for _ in range(count):
-                await client.start(1)
-                await asyncio.sleep(0.005)  # let the load fill the link again
-                started = time.perf_counter()
-                stopping = asyncio.create_task(client.stop())
-                await device.wait_for(lambda s: not s.running, timeout=2)
-                samples.append(time.perf_counter() - started)
-                await stopping
-        finally:
-            load.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await load
-            await client.close()
+    try:
+        for _ in range(count):
+            await client.start(1)
+            await asyncio.sleep(0.005)  # let the load fill the link again
+            started = time.perf_counter()
+            stopping = asyncio.create_task(client.stop())
+            await device.wait_for(lambda s: not s.running, timeout=2)
+            samples.append(time.perf_counter() - started)
+            await stopping
+    finally:
+        load.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await load
+        await client.close()
     return Sample(label, samples)
+
+
+async def measure(label: str, opener: Opener, count: int) -> Sample:
+    async with SimulatedDevice(LOADED) as device:
+        return await stops_under_load(label, device, await opener(device), count)
 
 
 async def measure_ble(count: int) -> Sample:
@@ -74,28 +80,10 @@ async def measure_ble(count: int) -> Sample:
     from simulator.ble import virtual_ble
     from simulator.bleak_backend import BumbleClient, BumbleScanner
 
-    config = DeviceConfig(status_interval_s=0.01)
-    samples: list[float] = []
-    async with SimulatedDevice(config) as device, virtual_ble(device) as air:
+    async with SimulatedDevice(LOADED) as device, virtual_ble(device) as air:
         backend = BleBackend(BumbleScanner, BumbleClient, {"radio": air.central})
-        client = DeviceClient(BleTransport(parse_address(f"ble://{air.address}"), backend=backend))
-        await client.open()
-        load = asyncio.create_task(_busy(client))
-        try:
-            for _ in range(count):
-                await client.start(1)
-                await asyncio.sleep(0.005)
-                started = time.perf_counter()
-                stopping = asyncio.create_task(client.stop())
-                await device.wait_for(lambda s: not s.running, timeout=2)
-                samples.append(time.perf_counter() - started)
-                await stopping
-        finally:
-            load.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await load
-            await client.close()
-    return Sample("stop under load, virtual BLE", samples)
+        transport = BleTransport(parse_address(f"ble://{air.address}"), backend=backend)
+        return await stops_under_load("stop under load, virtual BLE", device, transport, count)
 
 
 def run(count: int = 300) -> tuple[Sample, list[Sample]]:

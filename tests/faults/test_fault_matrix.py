@@ -50,6 +50,15 @@ SAFE = SafetyCheck(
     fever=False,
 )
 PHASES = ("warm_up", "massage", "step_down", "paused")
+# How long each fault is left to act. Every test here runs on the virtual clock (looptime):
+# these durations cost no wall time and nothing waits on them for synchronisation.
+RECONNECT_S = 2.0  # the first reconnect attempt comes after 0.5 s
+TRANSIENT_S = 4.0  # a burst of damaged frames or late answers, and the retries after it
+REFUSAL_S = 2.0
+OVERHEAT_S = 2.0  # the device turns the heater off at its next poll; the session reacts at its next tick
+AFTER_FAULT_CLEARS_S = 8.0  # time for a reconnect attempt once the device answers again
+DEVICE_POLLS_S = 1.0  # the device polls every 0.1 s
+STATUS_SAMPLE_S = 12.0  # a status sample is written every 10 s
 
 
 @dataclass
@@ -92,27 +101,27 @@ class Row:
 
 async def drop_link(world: World) -> None:
     world.device.faults.drop_links()
-    await asyncio.sleep(2)  # the first reconnect attempt comes after 0.5 s
+    await asyncio.sleep(RECONNECT_S)
 
 
 async def corrupt_both_ways(world: World) -> None:
     world.device.faults.corrupt_next(4, direction="both")
-    await asyncio.sleep(4)
+    await asyncio.sleep(TRANSIENT_S)
 
 
 async def duplicate_both_ways(world: World) -> None:
     world.device.faults.duplicate_next(6, direction="both")
-    await asyncio.sleep(4)
+    await asyncio.sleep(TRANSIENT_S)
 
 
 async def reorder_both_ways(world: World) -> None:
     world.device.faults.reorder_next(3, direction="both")
-    await asyncio.sleep(4)
+    await asyncio.sleep(TRANSIENT_S)
 
 
 async def delay_past_timeout(world: World) -> None:
     world.device.faults.delay(0.8)  # longer than the 0.5 s answer timeout, shorter than the watchdog
-    await asyncio.sleep(4)
+    await asyncio.sleep(TRANSIENT_S)
     world.device.faults.delay(0)
 
 
@@ -123,7 +132,7 @@ async def refuse_commands(world: World) -> None:
             await world.session.decrease() if world.session.intensity > 1 else await world.session.set_heat(0)
     except CommandRefused as refusal:
         world.errors.append(str(refusal))
-    await asyncio.sleep(2)
+    await asyncio.sleep(REFUSAL_S)
     world.device.faults.stop_refusing()
 
 
@@ -131,25 +140,25 @@ async def device_goes_silent(world: World) -> None:
     world.device.faults.corrupt_next(10**6, direction="out")  # the device hears us but we never hear it
     await asyncio.sleep(WATCHDOG_S + 1)
     world.device.faults.clear()
-    await asyncio.sleep(8)  # time for a reconnect attempt after the fault clears
+    await asyncio.sleep(AFTER_FAULT_CLEARS_S)
 
 
 async def over_temperature(world: World) -> None:
     world.device.faults.force_over_temperature()
-    await asyncio.sleep(2)
+    await asyncio.sleep(OVERHEAT_S)
 
 
 async def motor_stall(world: World) -> None:
     world.device.faults.stall_motor()
-    await asyncio.sleep(1)
+    await asyncio.sleep(DEVICE_POLLS_S)
     if world.session.phase is Phase.PAUSED:
         await world.session.resume()  # the motor is only found stalled when it is asked to turn
-    await asyncio.sleep(1)
+    await asyncio.sleep(DEVICE_POLLS_S)
 
 
 async def battery_empty(world: World) -> None:
     world.device.faults.drain_battery()
-    await asyncio.sleep(1)
+    await asyncio.sleep(DEVICE_POLLS_S)
 
 
 async def controller_crash(world: World) -> None:
@@ -162,7 +171,7 @@ async def controller_crash(world: World) -> None:
 
 async def history_read_only(world: World) -> None:
     world.history._connection().execute("PRAGMA query_only = ON")  # every write now fails as read-only
-    await asyncio.sleep(12)  # a status sample is due every 10 s
+    await asyncio.sleep(STATUS_SAMPLE_S)
     if world.session.phase is Phase.PAUSED:
         await world.session.resume()  # a paused session writes nothing until something happens
 
@@ -183,7 +192,7 @@ async def second_controller_stop(world: World) -> None:
     other._start_reader()
     await other.stop()  # STOP is accepted from anyone
     await other.close(stop=False)
-    await asyncio.sleep(1)
+    await asyncio.sleep(DEVICE_POLLS_S)
 
 
 ON = frozenset
@@ -372,4 +381,3 @@ def test_docs_table_is_current() -> None:
     if os.environ.get("MEDCTL_UPDATE_DOCS"):
         DOC.write_text(table)
     assert DOC.exists() and DOC.read_text() == table, "run MEDCTL_UPDATE_DOCS=1 pytest tests/faults"
-
