@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import ble_round_trip, pty_round_trip, scale, stop_latency, tui_tmux, virtual_session
+from bench import ble_round_trip, pty_round_trip, scale, stop_latency, tui_tmux, virtual_session, watchdog_timing
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000, help="round trips per measurement")
     parser.add_argument("--stops", type=int, default=300, help="STOPs measured per link")
+    parser.add_argument("--watchdogs", type=int, default=5, help="watchdog trips measured over a pty")
     parser.add_argument("--scale-seconds", type=float, default=30.0, help="real time per fleet size")
     parser.add_argument("--sizes", default="1,10,50,100", help="fleet sizes")
     parser.add_argument("--tui", action="store_true", help="also measure the TUI in tmux (needs tmux)")
@@ -40,6 +41,10 @@ def main() -> None:
     baseline, stops = stop_latency.run(args.stops)
     print(stop_latency.report(baseline, stops), "\n")
     figures["stop"] = {s.label: {"p50_ms": s.p50_ms, "p99_ms": s.p99_ms} for s in [baseline, *stops]}
+
+    watchdog_s, silences = watchdog_timing.run(args.watchdogs)
+    print(watchdog_timing.report(watchdog_s, silences), "\n")
+    figures["watchdog"] = {"configured_s": watchdog_s, "measured_s": silences.values}
 
     virtual = virtual_session.run()
     print(virtual_session.report(virtual), "\n")

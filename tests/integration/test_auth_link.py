@@ -233,8 +233,8 @@ def flooding(
 Flood = Callable[[PairedKey], AbstractContextManager[None]]
 
 
-async def stop_through_flood(served: Served, start_flood: Flood) -> float:
-    """Run a signed session, start the flood, STOP; return how long the STOP took."""
+async def stop_through_flood(served: Served, start_flood: Flood) -> None:
+    """Run a signed session, start the flood, STOP: it gets through (its latency is in bench/)."""
     record = await served.pair()
     device = served.device
     async with connect(served.url, keys=served.keys) as massager:
@@ -244,14 +244,10 @@ async def stop_through_flood(served: Served, start_flood: Flood) -> float:
             refused = device.state.auth_failed + device.state.replayed + device.state.auth_required
             await device.wait_for(lambda s: s.auth_failed + s.replayed + s.auth_required > refused + 200, timeout=1)
             assert device.state.running
-            loop = asyncio.get_running_loop()
-            began = loop.time()
             await massager.stop()
-            took = loop.time() - began
             assert not device.state.running and device.state.heat == 0
             await asyncio.sleep(0.2)  # the flood goes on; nothing in it may switch the motor back on
             assert not device.state.running and device.state.owner == record.controller_id
-    return took
 
 
 async def test_the_paired_stop_gets_through_a_flood_on_the_same_serial_line(served: Served) -> None:
@@ -263,10 +259,9 @@ async def test_the_paired_stop_gets_through_a_flood_on_the_same_serial_line(serv
             yield
 
     try:
-        took = await stop_through_flood(served, flood)
+        await stop_through_flood(served, flood)
     finally:
         rogue.close()
-    assert took < 0.5
 
 
 async def test_the_paired_stop_gets_through_a_flood_from_another_link(served: Served) -> None:
@@ -279,7 +274,6 @@ async def test_the_paired_stop_gets_through_a_flood_from_another_link(served: Se
             yield
 
     try:
-        took = await stop_through_flood(served, flood)
+        await stop_through_flood(served, flood)
     finally:
         attacker.close()
-    assert took < 0.5

@@ -9,7 +9,6 @@ notifications, disconnects); only the radio is virtual, so looptime can fast-for
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -175,7 +174,6 @@ async def test_medctl_connects_by_name_prefix_and_reads_the_device() -> None:
 
 
 async def test_a_full_guided_session_on_the_virtual_clock() -> None:
-    started = time.perf_counter()
     async with on_air() as (device, air), massager(air) as client:
         loop_start = asyncio.get_running_loop().time()
         async with client.session(SessionPlan(minutes=5, heat=True, target_intensity=3), safety=SAFE) as session:
@@ -185,7 +183,6 @@ async def test_a_full_guided_session_on_the_virtual_clock() -> None:
         assert not device.state.running and device.state.heat == 0
         assert asyncio.get_running_loop().time() - loop_start >= 300
         assert device.state.frames_received > 300  # a heartbeat a second, at least, all over BLE
-    assert time.perf_counter() - started < 5
 
 
 async def test_the_peripheral_dropping_the_link_triggers_r10_and_the_watchdog() -> None:

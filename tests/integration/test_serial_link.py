@@ -14,6 +14,9 @@ from medctl.client import DeviceClient
 from medctl.transport.serial import SerialTransport
 from simulator import PtyEndpoint, SimulatedDevice
 
+#: Real-time waits are bounded only to catch a hang: timing is proven on the virtual clock.
+HANG_S = 30.0
+
 pytestmark = pytest.mark.realtime
 
 
@@ -50,9 +53,10 @@ async def test_watchdog_stops_motor_and_heater_when_heartbeats_cease(
         await massager.set_heat(1)
         loop = asyncio.get_running_loop()
         silent_since = loop.time()
-        state = await device.wait_for(lambda s: not s.running, timeout=6)
-        elapsed = loop.time() - silent_since
-        assert 2.9 <= elapsed <= 3.5
+        # the window (3 s, SPEC §7.5) is proven on the virtual clock; here the device must not stop
+        # early, and a generous bound only catches a hang
+        state = await device.wait_for(lambda s: not s.running, timeout=HANG_S)
+        assert loop.time() - silent_since >= 2.9
         assert state.heat == 0 and state.faults & Fault.LINK_LOST and not state.owned
     finally:
         await massager.close()

@@ -143,10 +143,8 @@ async def test_the_port_can_be_closed_and_opened_again(served: tuple[SimulatedDe
 
 async def test_an_unread_port_never_blocks_the_device(served: tuple[SimulatedDevice, PtyEndpoint]) -> None:
     device, pty = served
-    started = time.monotonic()
-    for _ in range(100):
+    for _ in range(100):  # ~200 kB: far more than a pty buffers; a blocking write would hang here
         device.faults.inject_garbage(bytes(range(1, 256)) * 8)
-    assert time.monotonic() - started < 0.5
     assert pty.dropped_writes > 0
     client = Client(pty.path)  # pyserial flushes the stale input on open
     try:
