@@ -11,6 +11,7 @@ ble://?name=NeckEase&hci=tcp-client:127.0.0.1:9000   the same over a bumble HCI 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -36,9 +37,12 @@ class DeviceAddress:
         if raw is None:
             return default
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             raise AddressError(f"{self.url}: option {name}={raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise AddressError(f"{self.url}: option {name}={raw!r} is not a finite number")
+        return value
 
     def option_int(self, name: str, default: int) -> int:
         raw = self.options.get(name)

@@ -54,10 +54,12 @@ from medctl.coalesce import CoalescingSlot
 from medctl.errors import (
     CommandCancelled,
     ConnectionLost,
+    ControllerFailure,
     DeviceTimeout,
     MedctlError,
     OutOfRange,
     ProtocolMismatch,
+    WrongDevice,
     refusal,
 )
 from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
@@ -155,6 +157,8 @@ class DeviceClient:
         self._signer: Signer | None = None
         #: True from the signed HELLO on: every request of this connection is signed.
         self._sign = False
+        #: On reconnect: the serial number the device at this address must still report.
+        self._expected_serial: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -202,10 +206,19 @@ class DeviceClient:
         return self.identity
 
     async def reconnect(self) -> DeviceStatus:
-        """Re-open a lost link and re-read the state; never resumes anything by itself (R10)."""
+        """Re-open a lost link and re-read the state; never resumes anything by itself (R10).
+
+        The address must still lead to the same massager: another serial number there (a
+        different device took the port or the radio address) raises :class:`WrongDevice`
+        before this controller introduces itself to it, and the link is closed again.
+        """
+        if isinstance(self._lost, ControllerFailure):
+            raise self._lost  # a bug is not healed by a new link
+        expected = self.identity.serial_number if self.identity is not None else None
         await self._stop_tasks()
         self._lost = None
         self._lost_event = asyncio.Event()
+        self._expected_serial = expected
         await self.open()
         assert self.status is not None
         return self.status
@@ -440,7 +453,21 @@ class DeviceClient:
         self._seq = (self._seq + 1) & 0xFF
         return self._seq
 
+    async def _check_same_device(self) -> None:
+        """Before HELLO on a reconnect: the serial number must be the one this connection began with."""
+        expected, self._expected_serial = self._expected_serial, None
+        if expected is None:
+            return
+        answer = await self._request(GetInfo(InfoField.SERIAL), stoppable=False)
+        found = _parse(InfoResult.from_bytes, answer.data).text
+        if found != expected:
+            raise WrongDevice(
+                f"{self.description} now answers as another massager (serial {found!r}, expected {expected!r}):"
+                " not using it"
+            )
+
     async def _handshake(self) -> DeviceIdentity:
+        await self._check_same_device()
         try:
             ack = await self._introduce()
         except DeviceTimeout as exc:
@@ -520,7 +547,7 @@ class DeviceClient:
                         self._mark_lost(ConnectionLost(f"{self.description}: its watchdog released this controller"))
         except ConnectionLost as exc:
             self._mark_lost(exc)
-        except Exception as exc:  # a transport failing in an unexpected way is still a lost link
+        except OSError as exc:  # a transport's own I/O error that it did not translate is still a lost link
             self._mark_lost(ConnectionLost(f"{self.description} failed: {exc}"))
 
     async def _keepalive_loop(self, interval: float) -> None:
@@ -540,7 +567,7 @@ class DeviceClient:
                     await self.heartbeat()
 
     async def _blind_stop(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(MedctlError, OSError):
             await self._transport.send(encode_message(Stop(), self._next_seq()))
 
     def _resolve(self, seq: int, answer: Ack | Nack) -> None:
@@ -573,17 +600,33 @@ class DeviceClient:
         _LOGGER.info("link lost: %s", error)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A supervised background task: if it fails, the device is told to stop and the link is
+        declared failed (:class:`ControllerFailure`), so whoever waits on it hears of it."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._supervise)
         return task
 
+    def _supervise(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        _LOGGER.error("%s failed in %s", self.description, task.get_name(), exc_info=error)
+        failure = ControllerFailure(f"medctl failed ({task.get_name()}: {error!r}); the massager was told to stop")
+        if self._lost is None:
+            self._owner = True  # even if not yet introduced: a blind STOP is always worth sending
+            self._mark_lost(failure)
+        else:
+            self._lost = failure
+
     async def _stop_tasks(self) -> None:
-        for task in list(self._tasks):
+        """Cancel the background tasks and wait for them; their failures were handled by
+        :meth:`_supervise` already, so gathering them here only collects the outcomes."""
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._reader = self._keepalive = None
 
     # --- helpers ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from medctl.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.clock import LoopClock, ScaledClock
 from medctl.keys import KeyStore
 from medctl.transport import open_transport
+from medctl.transport.sim import sim_speed
 
 DEFAULT_DEVICE = "sim://"
 
@@ -37,7 +38,7 @@ async def connect(
     agreed in pairing.
     """
     address = parse_address(url)
-    speed = address.option_float("speed", 1.0) if address.scheme == "sim" else 1.0
+    speed = sim_speed(address) if address.scheme == "sim" else 1.0
     client = DeviceClient(
         open_transport(address),
         controller_id=controller_id,

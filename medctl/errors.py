@@ -37,6 +37,15 @@ class ConnectionLost(TransportError):
     pass
 
 
+class ControllerFailure(ConnectionLost):
+    """A background task of the controller failed unexpectedly (a bug): the device was told to
+    stop and the session must end; reconnecting would only hide the bug."""
+
+
+class WrongDevice(TransportError):
+    """The address now answers with another massager (another serial number): refused, not used."""
+
+
 class DeviceTimeout(MedctlError):
     pass
 

@@ -21,6 +21,18 @@ _INT_OPTIONS = ("intensity_levels", "heat_levels")
 _FLOAT_OPTIONS = ("watchdog_s", "max_temp_c", "auto_off_s", "time_constant_s")
 
 
+#: The fastest a ``sim://?speed=`` clock may run (×10 000: a 10-minute session in 60 ms).
+MAX_SPEED = 10_000.0
+
+
+def sim_speed(address: DeviceAddress) -> float:
+    """The ``speed`` option of a ``sim://`` address: finite, above 0, at most :data:`MAX_SPEED`."""
+    speed = address.option_float("speed", 1.0)
+    if not 0 < speed <= MAX_SPEED:  # also refuses NaN and infinities
+        raise AddressError(f"{address.url}: speed must be above 0 and at most {MAX_SPEED:g}")
+    return speed
+
+
 class SimTransport:
     """Owns a simulated device for as long as it is open, or links to one it is given."""
 
@@ -45,9 +57,7 @@ class SimTransport:
     async def _start_device(self) -> SimulatedDevice:
         from simulator import DeviceConfig, ScaledClock, SimulatedDevice
 
-        speed = self.address.option_float("speed", 1.0)
-        if not 0 < speed <= 10_000:
-            raise AddressError(f"{self.address.url}: speed must be above 0 and at most 10000")
+        speed = sim_speed(self.address)
         given = self.address.options
         fields: dict[str, object] = {n: self.address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
         fields |= {n: self.address.option_float(n, 0) for n in _FLOAT_OPTIONS if n in given}

@@ -8,10 +8,19 @@ import pytest
 
 from firmware_protocol import ErrorCode, Fault, MotorState, SetIntensity
 from medctl.client import DeviceClient
-from medctl.errors import CommandCancelled, CommandRefused, ConnectionLost, DeviceBusy, OutOfRange, ProtocolMismatch
+from medctl.errors import (
+    CommandCancelled,
+    CommandRefused,
+    ConnectionLost,
+    ControllerFailure,
+    DeviceBusy,
+    OutOfRange,
+    ProtocolMismatch,
+    WrongDevice,
+)
 from medctl.testing import simulated_massager
 from medctl.transport.sim import SimTransport
-from simulator import SimulatedDevice
+from simulator import DeviceConfig, SimulatedDevice
 
 pytestmark = pytest.mark.looptime
 
@@ -216,3 +225,54 @@ async def test_the_client_notices_when_the_watchdog_released_it() -> None:
         lost = await asyncio.wait_for(silent.wait_lost(), 5)
         assert "released this controller" in str(lost) or "watchdog" in str(lost)
         await silent.close()
+
+
+async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected() -> None:
+    """A bug in a background task is never silent: the device is told to stop, the loss is a
+    ControllerFailure, and reconnecting refuses to paper over it."""
+    async with simulated_massager() as (device, client):
+        await client.start(2)
+        transport = client._transport
+
+        async def broken_recv() -> object:
+            raise RuntimeError("injected bug")
+
+        transport.recv = broken_recv  # type: ignore[method-assign]
+        await client.get_status()  # the answer is never read: the reader dies on its next frame
+        lost = await asyncio.wait_for(client.wait_lost(), 5)
+        assert isinstance(lost, ControllerFailure) and "injected bug" in str(lost)
+        await device.wait_for(lambda s: not s.running, timeout=5)  # the blind STOP reached it
+        with pytest.raises(ControllerFailure):
+            await client.reconnect()
+
+
+async def test_a_failing_keepalive_is_supervised_too() -> None:
+    async with simulated_massager() as (device, client):
+        await client.start(1)
+
+        async def broken_heartbeat() -> None:
+            raise RuntimeError("injected heartbeat bug")
+
+        client.heartbeat = broken_heartbeat  # type: ignore[method-assign]
+        lost = await asyncio.wait_for(client.wait_lost(), 5)
+        assert isinstance(lost, ControllerFailure) and "medctl-keepalive" in str(lost)
+        assert not device.state.running
+
+
+async def test_reconnect_refuses_a_different_device_at_the_same_address() -> None:
+    async with SimulatedDevice() as first, SimulatedDevice(DeviceConfig(serial="NE2-OTHER")) as other:
+        transport = SimTransport(device=first)
+        client = DeviceClient(transport)
+        await client.open()
+        try:
+            first.faults.drop_links()
+            await asyncio.wait_for(client.wait_lost(), 5)
+            transport.device = other  # another massager now answers at this address
+            with pytest.raises(WrongDevice, match="another massager"):
+                await client.reconnect()
+            assert not other.state.owned  # never introduced itself to the stranger
+            transport.device = first
+            await client.reconnect()
+            assert first.state.owned
+        finally:
+            await client.close()
