@@ -58,7 +58,10 @@ def parse_address(url: str) -> DeviceAddress:
     """Parse a device URL; a bare path such as ``/dev/ttyUSB0`` means a serial port."""
     if url.startswith("/"):
         url = "serial://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced "[" ("Invalid IPv6 URL")
+        raise AddressError(f"{url!r} is not a device address: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         known = ", ".join(f"{s}://" for s in SCHEMES)

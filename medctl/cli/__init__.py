@@ -15,10 +15,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from medctl import __version__
 from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_option, add_device_option
 from medctl.errors import MedctlError
+from medctl.printable import printable
 
 COMMANDS = ("tui", "session", "status", "history", "feedback", "simulate", "scan", "pair")
 _GLOBAL_OPTIONS = ("-v", "--verbose")
@@ -46,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("medctl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as exc:
-        parser.exit(2, f"medctl: error: {exc}\n")
-    except MedctlError as exc:
-        print(f"medctl: error: {exc}", file=sys.stderr)
+        parser.exit(2, f"medctl: error: {printable(str(exc))}\n")
+    except MedctlError as exc:  # one line, whatever the message quotes (an address, a device's name)
+        print(f"medctl: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -75,10 +77,17 @@ def _only_tui_options(args: list[str]) -> bool:
     return position == len(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it quotes from the command line shown on one printable line."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from medctl.cli import history, pair, scan, session, simulate, status, tui
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="medctl",
         description="Drive a heated neck massager over BLE or serial, and guide a safe session. "
         "With no command: the TUI on a terminal, else a guided session without it "

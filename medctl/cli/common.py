@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -44,14 +46,46 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_address(url: str) -> None:
+    """Refuse a malformed address (and, for ``sim://``, a bad simulator option) in one line, before any I/O."""
+    from medctl.address import parse_address
+
+    address = parse_address(url)
+    if address.scheme == "sim":
+        from medctl.transport.sim import sim_config
+
+        sim_config(address)
+
+
 def positive_float(text: str) -> float:
+    """A finite number above 0 (argparse type)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be above 0")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
     return value
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from *low* to *high*."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+#: A TCP port to listen on (0: any free one).
+port_number = int_in(0, 65_535)
 
 
 def clock_text(seconds: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from medctl.cli.common import EXIT_OK, UsageError, add_db_option, clock_text
+from medctl.cli.common import EXIT_OK, UsageError, add_db_option, clock_text, int_in
 from medctl.history import Feedback, HistoryStore, SessionRecord, default_db_path
 
 
@@ -13,13 +13,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     form = history.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="all sessions with their events, as JSON")
     form.add_argument("--csv", action="store_true", help="one row per session, as CSV")
-    history.add_argument("--limit", type=int, metavar="N", help="only the newest N sessions")
+    history.add_argument("--limit", type=int_in(1, 1_000_000), metavar="N", help="only the newest N sessions")
     add_db_option(history)
     history.set_defaults(run=run_history)
 
     feedback = sub.add_parser("feedback", help="record how a session felt (for the frequency advice)")
     feedback.add_argument("session", nargs="?", default="last", help="session id (default: the last one)")
-    feedback.add_argument("--relief", type=int, required=True, metavar="0-10")
+    feedback.add_argument("--relief", type=int_in(0, 10), required=True, metavar="0-10")
     feedback.add_argument("--soreness", choices=("better", "same", "worse"), required=True)
     feedback.add_argument("--sharp-pain", action="store_true")
     feedback.add_argument("--inflammation", action="store_true")

@@ -29,6 +29,7 @@ from medctl.cli.common import (
     add_db_option,
     add_device_option,
     clock_text,
+    int_in,
 )
 from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
 from medctl.connection import connect
@@ -67,7 +68,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_device_option(parser)
     parser.add_argument("--minutes", type=float, default=5.0, help="5 to 10 minutes of massage (default 5)")
     parser.add_argument("--heat", action="store_true", help="use heat (starts at level 1)")
-    parser.add_argument("--target", type=int, metavar="N", help="climb gradually to intensity N after warm-up")
+    parser.add_argument(
+        "--target", type=int_in(1, 255), metavar="N", help="climb gradually to intensity N after warm-up"
+    )
     parser.add_argument("--safety-file", type=Path, metavar="FILE", help="JSON answers to the safety questions")
     parser.add_argument(
         "--override-frequency", metavar="REASON", help="go ahead despite frequency advice (recorded with REASON)"

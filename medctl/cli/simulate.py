@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Final
 
-from medctl.cli.common import EXIT_OK, UsageError, positive_float
+from medctl.cli.common import EXIT_OK, UsageError, int_in, port_number, positive_float
 from medctl.errors import MedctlError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ VIRTUAL: Final = "virtual"
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("simulate", help="run the simulated massager on a pseudo-terminal, TCP and/or BLE")
     parser.add_argument("--serial", action="store_true", help="serve on a pseudo-terminal (the default)")
-    parser.add_argument("--tcp", type=int, metavar="PORT", help="serve on a TCP port (0 picks a free one)")
+    parser.add_argument("--tcp", type=port_number, metavar="PORT", help="serve on a TCP port (0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="TCP address to listen on (default %(default)s)")
     parser.add_argument(
         "--ble",
@@ -39,11 +39,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "or on a bumble HCI transport such as usb:0",
     )
     parser.add_argument(
-        "--ble-port", type=int, default=0, metavar="PORT", help="TCP port of the virtual link (default: a free one)"
+        "--ble-port",
+        type=port_number,
+        default=0,
+        metavar="PORT",
+        help="TCP port of the virtual link (default: a free one)",
     )
     parser.add_argument("--speed", type=positive_float, default=1.0, help="run the device clock X times faster")
-    parser.add_argument("--intensity-levels", type=int, default=5, metavar="N")
-    parser.add_argument("--heat-levels", type=int, default=2, metavar="M")
+    parser.add_argument("--intensity-levels", type=int_in(1, 255), default=5, metavar="N")
+    parser.add_argument("--heat-levels", type=int_in(0, 255), default=2, metavar="M")
     parser.add_argument("--battery", action="store_true", help="simulate a cordless massager with a battery")
     parser.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from medctl.cli.common import EXIT_OK, UsageError, add_db_option
+from medctl.cli.common import EXIT_OK, UsageError, add_db_option, check_address
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,10 +29,10 @@ async def run(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the TUI needs an interactive terminal; without one, use 'medctl session'")
     if args.device is not None:
-        from medctl.address import parse_address
-
-        parse_address(args.device)  # a bad address fails here, in one line, before the screen opens
+        check_address(args.device)  # a bad address fails here, in one line, before the screen opens
     from medctl.tui.app import MedctlApp
 
-    await MedctlApp(device=args.device, db_path=args.db).run_async()
-    return EXIT_OK
+    app = MedctlApp(device=args.device, db_path=args.db)
+    await app.run_async()
+    # Textual sets a non-zero return code when the app could not run (an unhandled error)
+    return app.return_code or EXIT_OK

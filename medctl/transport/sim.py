@@ -14,7 +14,7 @@ from medctl.address import DeviceAddress
 from medctl.errors import AddressError, ConnectionLost
 
 if TYPE_CHECKING:
-    from simulator import InProcessLink, SimulatedDevice
+    from simulator import DeviceConfig, InProcessLink, SimulatedDevice
 
 #: Options a ``sim://`` URL may carry, mapped to the simulator's DeviceConfig fields.
 _INT_OPTIONS = ("intensity_levels", "heat_levels")
@@ -31,6 +31,25 @@ def sim_speed(address: DeviceAddress) -> float:
     if not 0 < speed <= MAX_SPEED:  # also refuses NaN and infinities
         raise AddressError(f"{address.url}: speed must be above 0 and at most {MAX_SPEED:g}")
     return speed
+
+
+def sim_config(address: DeviceAddress) -> DeviceConfig:
+    """The simulator's configuration from a ``sim://`` address; every option checked, one line if wrong."""
+    from simulator import DeviceConfig
+
+    sim_speed(address)
+    given = address.options
+    unknown = set(given) - {"speed", "battery", *_INT_OPTIONS, *_FLOAT_OPTIONS}
+    if unknown:
+        raise AddressError(f"{address.url}: unknown simulator option(s) {', '.join(sorted(unknown))}")
+    fields: dict[str, object] = {n: address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
+    fields |= {n: address.option_float(n, 0) for n in _FLOAT_OPTIONS if n in given}
+    if "battery" in given:
+        fields["battery"] = given["battery"] not in ("0", "false", "no", "")
+    try:
+        return DeviceConfig(**fields)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise AddressError(f"{address.url}: {exc}") from exc
 
 
 class SimTransport:
@@ -55,22 +74,11 @@ class SimTransport:
         self._link = self.device.open_link("medctl")
 
     async def _start_device(self) -> SimulatedDevice:
-        from simulator import DeviceConfig, ScaledClock, SimulatedDevice
+        from simulator import ScaledClock, SimulatedDevice
 
-        speed = sim_speed(self.address)
-        given = self.address.options
-        fields: dict[str, object] = {n: self.address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
-        fields |= {n: self.address.option_float(n, 0) for n in _FLOAT_OPTIONS if n in given}
-        if "battery" in self.address.options:
-            fields["battery"] = self.address.options["battery"] not in ("0", "false", "no", "")
-        unknown = set(self.address.options) - {"speed", "battery", *_INT_OPTIONS, *_FLOAT_OPTIONS}
-        if unknown:
-            raise AddressError(f"{self.address.url}: unknown simulator option(s) {', '.join(sorted(unknown))}")
-        try:
-            config = DeviceConfig(**fields)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise AddressError(f"{self.address.url}: {exc}") from exc
-        return await self._stack.enter_async_context(SimulatedDevice(config, clock=ScaledClock(speed)))
+        config = sim_config(self.address)
+        clock = ScaledClock(sim_speed(self.address))
+        return await self._stack.enter_async_context(SimulatedDevice(config, clock=clock))
 
     async def send(self, frame: bytes) -> None:
         from simulator import LinkClosed

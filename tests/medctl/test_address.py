@@ -74,3 +74,15 @@ def test_ble_by_address_or_name(url: str, location: str, options: dict[str, str]
 def test_bad_ble_addresses_say_what_to_do(url: str, fragment: str) -> None:
     with pytest.raises(AddressError, match=re.escape(fragment)):
         parse_address(url)
+
+
+@pytest.mark.parametrize("url", ["ble://[?", "tcp://[::1:7000", "sim://]"])
+def test_a_malformed_url_is_an_address_error(url: str) -> None:
+    with pytest.raises(AddressError):
+        parse_address(url)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_numeric_options_must_be_finite(value: str) -> None:
+    with pytest.raises(AddressError, match="not a finite number"):
+        parse_address(f"sim://?speed={value}").option_float("speed", 1.0)
