@@ -58,6 +58,10 @@ class CommandCancelled(MedctlError):
     pass
 
 
+class SessionRunning(MedctlError):
+    """A guided session drives this connection: raw control and a second session are refused."""
+
+
 class CommandRefused(MedctlError):
     """The device refused a request; ``code`` and ``detail`` come from the NACK."""
 
