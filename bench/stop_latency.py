@@ -42,7 +42,8 @@ async def _busy(client: DeviceClient) -> None:
     while True:
         level = level % 5 + 1
         with contextlib.suppress(MedctlError):
-            await asyncio.gather(client.raw().set_intensity(level), client.raw().set_heat(level % 3), client.get_status())
+            raw = client.raw()
+            await asyncio.gather(raw.set_intensity(level), raw.set_heat(level % 3), client.get_status())
 
 
 async def stops_under_load(label: str, device: SimulatedDevice, transport: Transport, count: int) -> Sample:

@@ -56,6 +56,7 @@ from medctl.errors import (
     ConnectionLost,
     ControllerFailure,
     DeviceTimeout,
+    GuidedOnly,
     MedctlError,
     OutOfRange,
     ProtocolMismatch,
@@ -353,9 +354,7 @@ class DeviceClient:
         session runs, only read-only requests, heartbeats and STOP are let through.
         """
         if message.TYPE in _OUTPUT_REQUESTS:
-            raise SessionRunning(
-                f"{_name(message.TYPE)} is not sent through request(): use a session, or raw() for bench work"
-            )
+            raise GuidedOnly(f"{_name(message.TYPE)} runs the massager: use a session, or raw() for bench work")
         if self._guided and message.TYPE not in _READ_ONLY_REQUESTS:
             self._check_raw_allowed()
         if message.TYPE is MsgType.STOP:
@@ -800,6 +799,8 @@ class _GuidedDrive:
 
     def __init__(self, client: DeviceClient) -> None:
         self._client = client
+        #: Set the moment the session ends, before its STOP: nothing but STOP goes out after it.
+        self._ended = False
 
     @property
     def description(self) -> str:
@@ -820,19 +821,30 @@ class _GuidedDrive:
     def exclusive(self) -> contextlib.AbstractContextManager[None]:
         return self._client._exclusive()
 
+    def end(self) -> None:
+        self._ended = True
+
+    def _check(self) -> None:
+        if self._ended:
+            raise CommandCancelled("the session has ended: only STOP goes to the massager now")
+
     async def start(self, level: int = 1) -> None:
+        self._check()
         await self._client._start(level)
 
     async def stop(self) -> None:
         await self._client.stop()
 
     async def set_intensity(self, level: int) -> None:
+        self._check()
         await self._client._set_intensity(level)
 
     async def set_heat(self, level: int) -> None:
+        self._check()
         await self._client._set_heat(level)
 
     async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
+        self._check()
         await self._client.clear_faults(faults)
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:

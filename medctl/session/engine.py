@@ -654,6 +654,7 @@ class Session:
             await self._done.wait()
             return
         self._end_reason = reason
+        self._massager.end()  # before the STOP: whatever was issued before it goes no further
         self._allowed_running, self._allowed_heat = False, 0
         try:
             with contextlib.suppress(MedctlError):
