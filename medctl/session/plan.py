@@ -45,8 +45,9 @@ class SessionPlan:
 
     def __post_init__(self) -> None:
         """Every number finite and in range, or refused in one line (NaN compares false with all)."""
-        _number("minutes", self.minutes)
-        check_length(self.minutes * 60)
+        if not isinstance(self.minutes, int | float) or isinstance(self.minutes, bool):
+            raise ValueError(f"minutes must be a number, not {self.minutes!r}")
+        check_length(self.minutes * 60)  # R1; NaN and infinity fail it too
         if not isinstance(self.heat, bool):
             raise ValueError(f"heat must be true or false, not {self.heat!r}")
         if self.target_intensity is not None:

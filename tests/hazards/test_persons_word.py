@@ -39,3 +39,13 @@ async def test_too_much_is_final_and_only_the_person_raises_again() -> None:
             await until_massage(session, 400)
             assert device.state.intensity == 4
             await session.stop()
+
+
+async def test_too_much_at_the_lightest_setting_ends_with_the_articles_advice() -> None:
+    async with simulated_massager() as (device, client):
+        async with client.session(SessionPlan(minutes=5), safety=ALL_CLEAR, history=NO_HISTORY) as session:
+            await until_massage(session, 20)
+            assert await session.too_much() == 0
+        record = session.record
+        assert record.end_reason.value == "too_much" and record.advice and "lighten up" in record.advice
+        assert not device.state.running
