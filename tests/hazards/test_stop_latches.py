@@ -3,7 +3,8 @@ climb and the step-down; after each, motor and heat are off on the device and th
 
 The session's handle on the massager is wrapped so that its N-th command (start, set
 intensity, set heat, clear faults, reconnect, stop) first lets ``session.stop()`` in — either
-before the command goes out or while it is on its way — for N = 1, 2, … until the operation
+before the command goes out or while it is on its way, or on its way and the session's block is
+left at once (cancelling its background tasks) — for N = 1, 2, … until the operation
 runs to its end without reaching N. So every interleaving of a STOP with the operation's own
 awaits is tried, not one lucky timing.
 """
@@ -11,6 +12,7 @@ awaits is tried, not one lucky timing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,7 +28,7 @@ from simulator import SimulatedDevice
 pytestmark = pytest.mark.looptime
 
 COMMANDS = frozenset({"start", "set_intensity", "set_heat", "clear_faults", "reconnect", "stop"})
-Mode = Literal["before", "during"]
+Mode = Literal["before", "during", "exit"]
 #: Long enough for anything still on its way to land, and for the device's watchdog (3 s) to fire.
 SETTLE_S = 5.0
 
@@ -64,10 +66,15 @@ class StopAtAwait:
                 return await call(*args)
             command = asyncio.ensure_future(call(*args))
             await asyncio.sleep(0)  # the command is on its way
-            self.stop_task = asyncio.create_task(self.session.stop())
+            self.stop_task = asyncio.create_task(self._stop_and_leave() if self.mode == "exit" else self.session.stop())
             return await command
 
         return wrapped
+
+    async def _stop_and_leave(self) -> None:
+        """STOP, then leave the session's block at once: its background tasks are cancelled."""
+        await self.session.stop()
+        await self.session.__aexit__(None, None, None)
 
 
 Operation = Callable[[SimulatedDevice, DeviceClient, Session, StopAtAwait], Awaitable[None]]
@@ -137,7 +144,8 @@ async def run_once(operation: Operation, at: int, mode: Mode) -> StopAtAwait:
             await session.__aexit__(None, None, None)
             return probe
         await probe.stop_task
-        await asyncio.sleep(SETTLE_S)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(SETTLE_S)
         state = device.state
         where = f"STOP {probe.log}"
         assert session.done and session.phase is Phase.DONE, where
@@ -151,7 +159,7 @@ async def run_once(operation: Operation, at: int, mode: Mode) -> StopAtAwait:
     return probe
 
 
-@pytest.mark.parametrize("mode", ["before", "during"])
+@pytest.mark.parametrize("mode", ["before", "during", "exit"])
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
 async def test_a_stop_at_every_await_point_leaves_motor_and_heat_off(name: str, mode: Mode) -> None:
     operation = OPERATIONS[name]
