@@ -632,6 +632,7 @@ class Session:
                 await self._massager.reconnect()
                 # never carry on at the old setting; after a STOP during the reconnect, this is it
                 await self._massager.stop()
+                self._allowed_running, self._allowed_heat = False, 0
             except MedctlError as exc:
                 _LOGGER.info("reconnect failed: %s", exc)
                 continue
