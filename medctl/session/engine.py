@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from firmware_protocol import Fault, FaultEvent
 from medctl.clock import Clock, LoopClock
-from medctl.errors import ConnectionLost, DeviceFault, MedctlError
+from medctl.errors import ConnectionLost, ControllerFailure, DeviceFault, MedctlError, WrongDevice
 from medctl.models import DeviceStatus
 from medctl.session import rules
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
@@ -613,6 +613,9 @@ class Session:
             lost = await self._massager.wait_lost()
             if self.done:
                 return
+            if isinstance(lost, ControllerFailure):  # a bug in the connection: a new link would hide it
+                await self._fail(lost)
+                return
             async with self._lock:
                 self._reconnecting = True
                 self._halt(Phase.INTERRUPTED)
@@ -633,6 +636,9 @@ class Session:
                 # never carry on at the old setting; after a STOP during the reconnect, this is it
                 await self._massager.stop()
                 self._allowed_running, self._allowed_heat = False, 0
+            except WrongDevice as exc:  # another massager answers there: never use it
+                self._announce(str(exc))
+                return False
             except MedctlError as exc:
                 _LOGGER.info("reconnect failed: %s", exc)
                 continue

@@ -1,8 +1,9 @@
 """A bug in a background task never hangs a session (supervised tasks).
 
 An exception raised inside each of the session's background tasks — the control loop's tick,
-the link watcher, the reconnect, the hazard stop — stops the device, ends the session with
-``error``, tells the person in one line, records it, and ends ``updates()``.
+the link watcher, the reconnect, the hazard stop — and in the connection's own reader stops
+the device, ends the session with ``error``, tells the person in one line, records it, and
+ends ``updates()``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from medctl.client import DeviceClient
 from medctl.session import EndReason, SessionPlan, SessionUpdate
 from medctl.session.engine import Session
 from medctl.testing import ALL_CLEAR, simulated_massager, temporary_history, until_massage
@@ -28,6 +30,10 @@ class Boom(RuntimeError):
 
 async def raising(*_: Any, **__: Any) -> Any:
     await asyncio.sleep(1)  # a task that ran a while, then hit a bug
+    raise Boom("injected for the test")
+
+
+def broken(*_: Any, **__: Any) -> Any:
     raise Boom("injected for the test")
 
 
@@ -51,6 +57,7 @@ TASKS: dict[str, tuple[str, Callable[[SimulatedDevice, Session], Any]]] = {
     "link watcher (_watch_link)": ("_watch_link", no_trigger),
     "reconnect (_reconnect)": ("_reconnect", drop_link),
     "hazard stop (_record)": ("_record", misreport),
+    "the connection's status reader (DeviceClient._store_status)": ("_store_status", no_trigger),
 }
 
 
@@ -81,6 +88,8 @@ async def test_an_exception_in_a_background_task_stops_the_device_and_ends_with_
                         original(self, kind, **fields)
 
                     monkeypatch.setattr(Session, "_record", record)
+                elif method == "_store_status":  # the connection's own reader task fails at the next status
+                    monkeypatch.setattr(DeviceClient, method, broken)
                 elif method != "_watch_link":
                     monkeypatch.setattr(Session, method, raising)
                 await trigger(device, session)
@@ -89,7 +98,7 @@ async def test_an_exception_in_a_background_task_stops_the_device_and_ends_with_
             assert record.end_reason is EndReason.ERROR
             assert updates[-1].end_reason is EndReason.ERROR
             (notice,) = [n for n in record.notices if "internal error" in n]
-            assert "\n" not in notice and "Boom" in notice
+            assert "\n" not in notice and "Boom" in notice, notice
             # stopped by the session's STOP, or with the link gone, by the device's watchdog (3 s)
             state = await device.wait_for(lambda s: not s.running and s.heat == 0, timeout=4)
             assert not state.running and state.heat == 0

@@ -231,7 +231,7 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
     """A bug in a background task is never silent: the device is told to stop, the loss is a
     ControllerFailure, and reconnecting refuses to paper over it."""
     async with simulated_massager() as (device, client):
-        await client.start(2)
+        await client.raw().start(2)
         transport = client._transport
 
         async def broken_recv() -> object:
@@ -248,7 +248,7 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
 
 async def test_a_failing_keepalive_is_supervised_too() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
 
         async def broken_heartbeat() -> None:
             raise RuntimeError("injected heartbeat bug")
