@@ -42,7 +42,8 @@ async def _busy(client: DeviceClient) -> None:
     while True:
         level = level % 5 + 1
         with contextlib.suppress(MedctlError):
-            await asyncio.gather(client.set_intensity(level), client.set_heat(level % 3), client.get_status())
+            raw = client.raw()
+            await asyncio.gather(raw.set_intensity(level), raw.set_heat(level % 3), client.get_status())
 
 
 async def stops_under_load(label: str, device: SimulatedDevice, transport: Transport, count: int) -> Sample:
@@ -53,7 +54,7 @@ async def stops_under_load(label: str, device: SimulatedDevice, transport: Trans
     samples: list[float] = []
     try:
         for _ in range(count):
-            await client.start(1)
+            await client.raw().start(1)
             await asyncio.sleep(0.005)  # let the load fill the link again
             started = time.perf_counter()
             stopping = asyncio.create_task(client.stop())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import looptime
 
-from medctl.session import SafetyCheck, SessionPlan
+from medctl.session import NO_HISTORY, SafetyCheck, SessionPlan
 from medctl.session.engine import TICK_S
 from medctl.testing import simulated_massager
 
@@ -37,7 +37,7 @@ class Figures:
 async def _session() -> None:
     async with simulated_massager() as (_, client):
         plan = SessionPlan(minutes=10, heat=True, target_intensity=4)
-        async with client.session(plan, safety=SAFE) as session:
+        async with client.session(plan, safety=SAFE, history=NO_HISTORY) as session:
             await session.wait()
 
 

@@ -26,7 +26,7 @@ async def _silences(count: int) -> tuple[float, Sample]:
             client = DeviceClient(SerialTransport(pty.path), heartbeat_interval=None)
             await client.open()
             try:
-                await client.start(1)
+                await client.raw().start(1)
                 silent_since = time.perf_counter()
                 await device.wait_for(lambda s: not s.running, timeout=config.watchdog_s * 5)
                 values.append(time.perf_counter() - silent_since)

@@ -1,7 +1,9 @@
 """A 10-minute session with heat that climbs gradually to intensity 3, then steps down.
 
 The engine climbs by itself, one level at a time after the warm-up minute and at least
-20 s apart; this script only watches, and lowers a level if the pad runs hot.
+20 s apart; this script only watches, and lowers the heat a level if the pad runs hot.
+Lowering the intensity (``session.decrease()`` or ``session.too_much()``) would be final:
+the climb never goes back above a level the person chose.
 
     python examples/climb_with_heat.py "sim://?speed=60"
 """

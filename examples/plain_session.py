@@ -3,6 +3,9 @@
 python examples/plain_session.py                     # the built-in simulator, real time
 python examples/plain_session.py "sim://?speed=60"   # five seconds
 python examples/plain_session.py serial:///dev/ttyUSB0
+
+The session is recorded in the default history (``medctl history``), which is what R9 checks:
+a second session today asks for a reason to override.
 """
 
 from __future__ import annotations

@@ -1,11 +1,18 @@
 """medctl: drive a heated neck massager over BLE or serial, and guide a safe session.
 
-async with medctl.connect("sim://") as massager:
-    await massager.start(1)
-    async for status in massager.updates(): ...
+The way in is a guided session; what :func:`connect` returns runs the motor and the
+heater only through one (the rules R1–R11, a STOP that latches, a record in the history)::
+
+    async with medctl.connect("sim://") as massager:
+        async with massager.session(SessionPlan(minutes=5), safety=check) as session:
+            async for update in session.updates(): ...
+
+For firmware and bench work only, ``massager.raw()`` opens raw level control with no
+session rules (shut while a session runs). ``history=medctl.NO_HISTORY`` keeps no record and
+so skips R9; the default is the history in the user data directory (``$MEDCTL_DB``).
 """
 
-from medctl.client import DeviceClient
+from medctl.client import DeviceClient, RawMassager
 from medctl.connection import connect
 from medctl.errors import (
     AddressError,
@@ -16,20 +23,25 @@ from medctl.errors import (
     DeviceBusy,
     DeviceFault,
     DeviceTimeout,
+    GuidedOnly,
     KeyStoreError,
     MedctlError,
     OutOfRange,
     PairingError,
     ProtocolMismatch,
+    SessionRunning,
     TransportError,
 )
 from medctl.keys import KeyStore, PairedKey
 from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
 from medctl.pairing import pair
+from medctl.session import DEFAULT_HISTORY, NO_HISTORY, SafetyCheck, SessionPlan
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_HISTORY",
+    "NO_HISTORY",
     "AddressError",
     "AuthenticationRefused",
     "Capabilities",
@@ -42,6 +54,7 @@ __all__ = [
     "DeviceIdentity",
     "DeviceStatus",
     "DeviceTimeout",
+    "GuidedOnly",
     "KeyStore",
     "KeyStoreError",
     "MedctlError",
@@ -49,6 +62,10 @@ __all__ = [
     "PairedKey",
     "PairingError",
     "ProtocolMismatch",
+    "RawMassager",
+    "SafetyCheck",
+    "SessionPlan",
+    "SessionRunning",
     "TransportError",
     "__version__",
     "connect",

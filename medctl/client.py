@@ -56,13 +56,16 @@ from medctl.errors import (
     ConnectionLost,
     ControllerFailure,
     DeviceTimeout,
+    GuidedOnly,
     MedctlError,
     OutOfRange,
     ProtocolMismatch,
+    SessionRunning,
     WrongDevice,
     refusal,
 )
 from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
+from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
 from medctl.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -91,6 +94,10 @@ AUTH_VERSION = 2
 T = TypeVar("T")
 #: NACK codes meaning the device no longer treats this controller as its owner (SPEC §6.8.6).
 _SESSION_LOST = frozenset({ErrorCode.HELLO_REQUIRED, ErrorCode.NOT_OWNER})
+#: Requests that switch an output; only a session (or the raw door) sends them.
+_OUTPUT_REQUESTS = frozenset({MsgType.START, MsgType.SET_INTENSITY, MsgType.SET_HEAT})
+#: Requests that change nothing on the device, allowed while a session runs.
+_READ_ONLY_REQUESTS = frozenset({MsgType.GET_STATUS, MsgType.GET_INFO, MsgType.HEARTBEAT, MsgType.STOP})
 StatusListener = Callable[[DeviceStatus], None]
 FaultListener = Callable[[FaultEvent], None]
 
@@ -140,6 +147,10 @@ class DeviceClient:
         self._intensity = CoalescingSlot(self._send_intensity)
         self._heat = CoalescingSlot(self._send_heat)
         self._stop_epoch = 0
+        #: True from an acknowledged START until the next STOP: heat needs it (the STOP latch).
+        self._started = False
+        #: True while a guided session drives this connection (see :meth:`_exclusive`).
+        self._guided = False
         self._last_sent = 0.0
         self._last_heard = 0.0
         self._lost: ConnectionLost | None = None
@@ -216,6 +227,7 @@ class DeviceClient:
             raise self._lost  # a bug is not healed by a new link
         expected = self.identity.serial_number if self.identity is not None else None
         await self._stop_tasks()
+        self._started = False  # the device stopped itself (watchdog); only a new START restarts it
         self._lost = None
         self._lost_event = asyncio.Event()
         self._expected_serial = expected
@@ -257,26 +269,55 @@ class DeviceClient:
 
     # --- commands --------------------------------------------------------------------------
 
-    async def start(self, level: int = 1) -> None:
-        """Run the motor at *level*."""
-        self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
-        await self._command(Start(level))
-
     async def stop(self) -> None:
-        """Motor and heater off. Overtakes pending changes and never queues behind them."""
+        """Motor and heater off. Overtakes pending changes, never queues behind them, and latches:
+        nothing issued before it may switch heat on afterwards, only a new START does (R6)."""
         self._stop_epoch += 1
+        self._started = False
         cancelled = CommandCancelled("change cancelled: stop was requested")
         self._intensity.cancel(cancelled)
         self._heat.cancel(cancelled)
         await self._request(Stop(), stoppable=False, timeout=STOP_TIMEOUT_S, retries=STOP_RETRIES)
 
-    async def set_intensity(self, level: int) -> None:
+    def raw(self) -> RawMassager:
+        """Level control with no session rules, for firmware and bench work (see :class:`RawMassager`).
+
+        Shut while a guided session runs on this connection. A person's massage goes through
+        :meth:`session`, never through this door.
+        """
+        return RawMassager(self)
+
+    async def _start(self, level: int) -> None:
+        self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
+        epoch = self._stop_epoch
+        await self._command(Start(level))
+        if epoch == self._stop_epoch:  # a START that a STOP overtook does not unlatch it
+            self._started = True
+
+    async def _set_intensity(self, level: int) -> None:
         self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
         await self._intensity.submit(level)
 
-    async def set_heat(self, level: int) -> None:
+    async def _set_heat(self, level: int) -> None:
         self._check_level("heat", level, 0, self.capabilities.heat_levels)
+        if level > 0 and not self._started:
+            raise CommandCancelled("heat stays off after a stop: start the motor first")
         await self._heat.submit(level)
+
+    def _check_raw_allowed(self) -> None:
+        if self._guided:
+            raise SessionRunning("a guided session is running on this connection: raw control is shut until it ends")
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One guided session per connection at a time; while it runs, the raw door is shut."""
+        if self._guided:
+            raise SessionRunning("a session is already running on this connection: one at a time")
+        self._guided = True
+        try:
+            yield
+        finally:
+            self._guided = False
 
     async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
         await self._command(ClearFaults(faults))
@@ -306,10 +347,19 @@ class DeviceClient:
         return self._store_status(_parse(Status.from_payload, ack.data))
 
     async def request(self, message: Request) -> Ack:
-        """Send any request and return its ACK; a NACK raises :class:`~medctl.errors.CommandRefused`.
+        """Send a request that changes no output (pairing, diagnostics) and return its ACK.
 
-        Low level (pairing, diagnostics): prefer the commands above, which keep the rules of SPEC.md §6.
+        A NACK raises :class:`~medctl.errors.CommandRefused`. START, SET_INTENSITY and SET_HEAT
+        are refused here (they go through a session, or :meth:`raw` for bench work); while a
+        session runs, only read-only requests, heartbeats and STOP are let through.
         """
+        if message.TYPE in _OUTPUT_REQUESTS:
+            raise GuidedOnly(f"{_name(message.TYPE)} runs the massager: use a session, or raw() for bench work")
+        if self._guided and message.TYPE not in _READ_ONLY_REQUESTS:
+            self._check_raw_allowed()
+        if message.TYPE is MsgType.STOP:
+            await self.stop()
+            return Ack(MsgType.STOP)
         return await self._request(message, stoppable=False)
 
     def session(
@@ -317,20 +367,27 @@ class DeviceClient:
         plan: SessionPlan,
         *,
         safety: SafetyCheck,
-        history: HistoryStore | None = None,
+        history: HistoryStore | HistoryChoice = DEFAULT_HISTORY,
         override_frequency: str | None = None,
+        reconnect_backoff_s: tuple[float, ...] | None = None,
     ) -> Session:
-        """A guided session on this massager: ``async with massager.session(plan, safety=check) as s:``."""
+        """A guided session on this massager: ``async with massager.session(plan, safety=check) as s:``.
+
+        The history (and with it R9) is the default one unless *history* names another store or
+        :data:`medctl.NO_HISTORY`. One session per connection at a time.
+        """
         from medctl.session import Session
 
+        options = {} if reconnect_backoff_s is None else {"reconnect_backoff_s": reconnect_backoff_s}
         return Session(
-            self,
+            _GuidedDrive(self),
             plan,
             safety=safety,
             clock=self.clock,
             history=history,
             override_frequency=override_frequency,
             device_name=self._address or self.description,
+            **options,
         )
 
     # --- status stream ---------------------------------------------------------------------
@@ -635,6 +692,8 @@ class DeviceClient:
         await self._command(SetIntensity(level))
 
     async def _send_heat(self, level: int) -> None:
+        if level > 0 and not self._started:  # checked again at sending: a STOP may have come since
+            raise CommandCancelled("heat stays off after a stop: start the motor first")
         await self._command(SetHeat(level))
 
     async def _command(self, message: Request) -> None:
@@ -693,3 +752,115 @@ def _parse(parse: Callable[[bytes], T], data: bytes) -> T:
         return parse(data)
     except ProtocolError as exc:
         raise ConnectionLost(f"the device sent an answer this medctl cannot read: {exc}") from exc
+
+
+class RawMassager:
+    """Raw level control with no session rules: for firmware and bench work only.
+
+    ``massager.raw().start(3)`` runs the motor at 3 at once, with no warm-up, no limits and no
+    record. A person's massage goes through :meth:`DeviceClient.session`. While a session runs on
+    the connection, every call here raises :class:`~medctl.errors.SessionRunning`; the STOP latch
+    still holds (heat only after a START since the last STOP).
+    """
+
+    def __init__(self, client: DeviceClient) -> None:
+        self._client = client
+
+    async def start(self, level: int = 1) -> None:
+        self._client._check_raw_allowed()
+        await self._client._start(level)
+
+    async def set_intensity(self, level: int) -> None:
+        self._client._check_raw_allowed()
+        await self._client._set_intensity(level)
+
+    async def set_heat(self, level: int) -> None:
+        self._client._check_raw_allowed()
+        await self._client._set_heat(level)
+
+    async def request(self, message: Request) -> Ack:
+        """Any request, START and SET_* included; a NACK raises :class:`~medctl.errors.CommandRefused`."""
+        self._client._check_raw_allowed()
+        if message.TYPE is MsgType.STOP:
+            await self._client.stop()
+            return Ack(MsgType.STOP)
+        return await self._client._request(message, stoppable=message.TYPE in _OUTPUT_REQUESTS)
+
+    async def stop(self) -> None:
+        """Never shut: STOP always goes through."""
+        await self._client.stop()
+
+
+class _GuidedDrive:
+    """The session engine's handle on a connection (the :class:`~medctl.massager.Massager` seam).
+
+    Made by :meth:`DeviceClient.session` for its session alone; scripts never see it.
+    """
+
+    def __init__(self, client: DeviceClient) -> None:
+        self._client = client
+        #: Set the moment the session ends, before its STOP: nothing but STOP goes out after it.
+        self._ended = False
+
+    @property
+    def description(self) -> str:
+        return self._client.description
+
+    @property
+    def identity(self) -> DeviceIdentity | None:
+        return self._client.identity
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._client.capabilities
+
+    @property
+    def status(self) -> DeviceStatus | None:
+        return self._client.status
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return self._client._exclusive()
+
+    def end(self) -> None:
+        self._ended = True
+
+    def _check(self) -> None:
+        if self._ended:
+            raise CommandCancelled("the session has ended: only STOP goes to the massager now")
+
+    async def start(self, level: int = 1) -> None:
+        self._check()
+        await self._client._start(level)
+
+    async def stop(self) -> None:
+        await self._client.stop()
+
+    async def set_intensity(self, level: int) -> None:
+        self._check()
+        await self._client._set_intensity(level)
+
+    async def set_heat(self, level: int) -> None:
+        self._check()
+        await self._client._set_heat(level)
+
+    async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
+        self._check()
+        await self._client.clear_faults(faults)
+
+    def on_status(self, listener: StatusListener) -> Callable[[], None]:
+        return self._client.on_status(listener)
+
+    def on_fault(self, listener: FaultListener) -> Callable[[], None]:
+        return self._client.on_fault(listener)
+
+    async def keepalive(self) -> None:
+        await self._client.keepalive()
+
+    def keepalive_driven_by_caller(self) -> contextlib.AbstractContextManager[None]:
+        return self._client.keepalive_driven_by_caller()
+
+    async def wait_lost(self) -> ConnectionLost:
+        return await self._client.wait_lost()
+
+    async def reconnect(self) -> DeviceStatus:
+        return await self._client.reconnect()

@@ -32,6 +32,9 @@ async def connect(
 ) -> AsyncIterator[DeviceClient]:
     """Connect to the massager at *url* (``sim://``, ``serial:///dev/ttyUSB0``, ``tcp://host:port``).
 
+    What it yields runs the motor and heater only through ``massager.session(...)``;
+    ``massager.raw()`` is the separate door for firmware and bench work.
+
     *keys* is where pairing keys are looked up (default: ``$MEDCTL_KEYS``, else the user
     configuration directory). The built-in simulator (``sim://``) lives in this process,
     is never paired and never uses keys. With a stored key, *controller_id* is the one

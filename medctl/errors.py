@@ -58,6 +58,14 @@ class CommandCancelled(MedctlError):
     pass
 
 
+class GuidedOnly(MedctlError):
+    """A command that runs the motor or heater: only a guided session (or ``raw()``, for bench work) sends it."""
+
+
+class SessionRunning(MedctlError):
+    """A guided session drives this connection: raw control and a second session are refused."""
+
+
 class CommandRefused(MedctlError):
     """The device refused a request; ``code`` and ``detail`` come from the NACK."""
 

@@ -1,8 +1,9 @@
 """The small massager interface the session engine drives (DESIGN §2).
 
 Not bytes: capabilities, start, stop, set intensity, set heat and a status
-stream. :class:`medctl.client.DeviceClient` implements it for our protocol; an
-adapter for another maker's protocol can implement it too.
+stream. For our protocol, :meth:`medctl.client.DeviceClient.session` hands the engine
+such a handle (scripts never drive the motor through it); an adapter for another
+maker's protocol can implement it too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ class Massager(Protocol):
 
     @property
     def status(self) -> DeviceStatus | None: ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """While inside, this session alone drives the device: raw control and other sessions are refused."""
+        ...
+
+    def end(self) -> None:
+        """The session is over: from now on every command but STOP is refused (the STOP latch)."""
+        ...
 
     async def start(self, level: int = 1) -> None: ...
 

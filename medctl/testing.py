@@ -1,20 +1,26 @@
 """Helpers for testing code that uses medctl: a simulated massager with a connected client.
 
     async with simulated_massager() as (device, massager):
-        await massager.start(1)
-        assert device.state.running
+        async with massager.session(plan, safety=check, history=temporary_history(tmp_path)) as session:
+            ...
+        assert not device.state.running
 
+Raw level control for tests of the client itself goes through ``massager.raw()``.
 Enter it inside the test (not in a fixture) when the test runs on a virtual
 loop clock such as ``looptime``, so the device lives on that clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medctl.client import DeviceClient
+from medctl.history import HistoryStore
+from medctl.session import SafetyCheck, Session
 from medctl.transport.sim import SimTransport
 
 if TYPE_CHECKING:
@@ -35,3 +41,30 @@ async def simulated_massager(
             yield device, client
         finally:
             await client.close()
+
+
+def temporary_history(folder: Path) -> HistoryStore:
+    """An open history in *folder* (a test's ``tmp_path``), so R9 runs without touching the user's."""
+    return HistoryStore(folder / "history.sqlite3").open()
+
+
+#: Safety answers with nothing that rules a session out (R8), for tests.
+ALL_CLEAR = SafetyCheck(
+    swelling_bruising_or_injury=False,
+    underlying_condition=False,
+    provider_agreed=False,
+    recent_trauma=False,
+    arm_symptoms=False,
+    severe_headache=False,
+    fever=False,
+)
+
+
+async def until_massage(session: Session, seconds: float) -> None:
+    """Let the loop run until *seconds* of massage have passed or the session is over."""
+    await asyncio.sleep(max(0.0, seconds - session.massage_s))
+    if session.massage_s >= seconds or session.done:
+        return
+    async for update in session.updates():  # one per control-loop tick
+        if update.massage_s >= seconds or update.end_reason is not None:
+            return

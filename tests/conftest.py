@@ -18,6 +18,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.looptime(noop_cycles=LOOPTIME_NOOP_CYCLES), append=False)
 
 
+@pytest.fixture(autouse=True)
+def _private_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes the user's history: sessions that keep the default one (R9 on by default)
+    get a fresh file of their own through ``MEDCTL_DB``."""
+    monkeypatch.setenv("MEDCTL_DB", str(tmp_path_factory.mktemp("history") / "history.sqlite3"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads or writes the user's pairing keys: ``MEDCTL_KEYS`` points into a temporary directory."""

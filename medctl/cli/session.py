@@ -56,6 +56,7 @@ EXIT_BY_REASON: Final = {
     EndReason.BATTERY_EMPTY: EXIT_DEVICE_FAULT,
     EndReason.LINK_LOST: EXIT_LINK_LOST,
     EndReason.ERROR: EXIT_DEVICE_FAULT,
+    EndReason.DEVICE_MISBEHAVED: EXIT_DEVICE_FAULT,
 }
 
 KEYS_HELP: Final = "keys: + increase  - decrease  t too much  h heat up  c heat down  p pause/resume  space/s stop"
@@ -83,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def run(args: argparse.Namespace) -> int:
     try:
         plan = SessionPlan(minutes=args.minutes, heat=args.heat, target_intensity=args.target)
-    except RuleViolation as exc:
+    except (RuleViolation, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     parse_address(args.device)  # a bad address fails before any question is asked
     safety = load_safety(args.safety_file)

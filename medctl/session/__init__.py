@@ -1,5 +1,6 @@
 """Guided sessions: the article's usage protocol as rules R1–R11 and an engine that applies them."""
 
+from medctl.session.choice import DEFAULT_HISTORY, NO_HISTORY, HistoryChoice
 from medctl.session.engine import (
     EndReason,
     FrequencyOverrideRequired,
@@ -12,10 +13,13 @@ from medctl.session.plan import QUESTIONS, SAFETY_TIPS, SafetyCheck, SafetyDecis
 from medctl.session.rules import RuleViolation
 
 __all__ = [
+    "DEFAULT_HISTORY",
+    "NO_HISTORY",
     "QUESTIONS",
     "SAFETY_TIPS",
     "EndReason",
     "FrequencyOverrideRequired",
+    "HistoryChoice",
     "Phase",
     "RuleViolation",
     "SafetyCheck",

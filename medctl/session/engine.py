@@ -8,8 +8,16 @@ transport, never a UI) on an injected :class:`~medctl.clock.Clock`:
 
 User actions (increase, decrease, too much, heat, pause, resume, stop) are
 checked by :mod:`medctl.session.rules`; a refusal raises ``RuleViolation``
-with the rule id and a sentence to act on. STOP goes to the device first and
-is never refused. Every change is written to the history as it happens.
+with the rule id and a sentence to act on. STOP goes to the device first, is
+never refused and latches: every command path re-checks after each await that
+the session has not ended, so nothing issued before a STOP, or racing it, turns
+motor or heat on again (the client latches too). A decrease or "too much"
+lowers the climb's target for good. A device that reports what nobody asked for
+(a pad far above its cap, heat on through over-temperature, levels above the
+commanded ones, running while paused) is stopped and the session ends. Every
+background task is supervised: an unexpected error stops the device and ends
+the session with ``error``. Every change is written to the history as it
+happens.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from firmware_protocol import Fault, FaultEvent
 from medctl.clock import Clock, LoopClock
-from medctl.errors import ConnectionLost, DeviceFault, MedctlError
+from medctl.errors import ConnectionLost, ControllerFailure, DeviceFault, MedctlError, WrongDevice
 from medctl.models import DeviceStatus
 from medctl.session import rules
+from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
 from medctl.session.plan import SafetyCheck, SessionPlan
 from medctl.session.rules import RuleState, RuleViolation
 
@@ -46,6 +55,12 @@ STEP_DOWN_INTERVAL_S: Final = 10.0
 SAMPLE_INTERVAL_S: Final = 10.0
 #: R10: reconnect attempts after a lost link, with these waits (link time) between them.
 RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: The pad temperature a massager cuts its heater at (DESIGN §3, SPEC ``max_temp_c``).
+PAD_TEMP_CAP_C: Final = 45.0
+#: A report this far above the cap means the device's own cut-off failed: the controller stops it.
+PAD_TEMP_MARGIN_C: Final = 5.0
+#: The name of the task that ends a session after an unexpected error in another one.
+_FAIL_TASK: Final = "medctl-session-error"
 
 
 class Phase(StrEnum):
@@ -80,6 +95,8 @@ class EndReason(StrEnum):
     BATTERY_EMPTY = "battery_empty"
     LINK_LOST = "link_lost"
     ERROR = "error"
+    #: The device reported something nobody asked for (a hazard); it was stopped.
+    DEVICE_MISBEHAVED = "device_misbehaved"
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,13 @@ class FrequencyOverrideRequired(RuleViolation):
         self.warnings = warnings
 
 
+class _SessionStopped(RuleViolation):
+    """The session ended (STOP) while a command path was on its way: it goes no further."""
+
+    def __init__(self) -> None:
+        super().__init__("R6", "the session was stopped")
+
+
 class Session:
     """One guided session on one massager. Use ``async with massager.session(...)``."""
 
@@ -145,7 +169,7 @@ class Session:
         *,
         safety: SafetyCheck,
         clock: Clock | None = None,
-        history: HistoryStore | None = None,
+        history: HistoryStore | HistoryChoice = DEFAULT_HISTORY,
         override_frequency: str | None = None,
         device_name: str = "",
         reconnect_backoff_s: tuple[float, ...] = RECONNECT_BACKOFF_S,
@@ -158,7 +182,12 @@ class Session:
         self.plan = plan
         self._safety = safety
         self._clock = clock or LoopClock()
-        self._history = history
+        if not isinstance(history, HistoryChoice) and not hasattr(history, "frequency_warnings"):
+            raise TypeError("history must be a HistoryStore, DEFAULT_HISTORY or NO_HISTORY")
+        self._history_choice = history if isinstance(history, HistoryChoice) else None
+        self._history: HistoryStore | None = None if isinstance(history, HistoryChoice) else history
+        #: The default history, opened by this session and closed when it is left.
+        self._owned_history: HistoryStore | None = None
         self._override = override_frequency
         self._device_name = device_name or massager.description
         self._backoff = reconnect_backoff_s
@@ -179,6 +208,16 @@ class Session:
         self._heat_blocked: str | None = None
         self._pad_temp_c: float | None = None
         self._last_status: DeviceStatus | None = None
+        #: R7: the climb's goal; a decrease or "too much" lowers it for the rest of the session.
+        self._target = plan.target_intensity
+        #: What the device may report while commands are on their way (the most recent asked for).
+        self._allowed_running = False
+        self._allowed_intensity = 1
+        self._allowed_heat = 0
+        #: Loop time from which statuses are checked against what was asked (None: not yet).
+        self._checks_from: float | None = None
+        #: Why the device is not trusted any more (set once; the session then ends).
+        self._hazard: str | None = None
         #: Loop time of the last START we had acknowledged; statuses after it reflect it.
         self._commanded_at = 0.0
         self._faults: list[FaultEvent] = []
@@ -200,7 +239,11 @@ class Session:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Session:
-        await self.begin()
+        try:
+            await self.begin()
+        except BaseException:
+            self._close_owned_history()
+            raise
         return self
 
     async def __aexit__(
@@ -211,14 +254,24 @@ class Session:
             reason = EndReason.STOPPED if exc is None or isinstance(exc, asyncio.CancelledError) else EndReason.ERROR
             await self._finish(reason, notice="session ended by leaving its block" if exc is None else None)
         await self._cancel_tasks()
+        self._close_owned_history()
 
     async def begin(self) -> None:
-        """R8 and R9, then start at the lightest setting (R2) and enter warm-up."""
+        """R8 and R9, then a known state — the lightest setting (R2) and the plan's heat, 0
+        included (R6) — before the warm-up counts."""
         self._safety.require()
+        self._open_default_history()
         warnings = self._frequency_warnings()
         if warnings and not self._override:
             raise FrequencyOverrideRequired(warnings)
-        await self._prepare_device()
+        self._keepalive.enter_context(self._massager.exclusive())  # one session per connection
+        try:
+            await self._prepare_device()
+        except BaseException:
+            self._keepalive.close()
+            raise
+        if self._end_reason is not None:  # stopped before it started
+            return
         self.session_id = self._history_call(
             lambda h: h.begin_session(
                 device=self._device_name,
@@ -235,22 +288,22 @@ class Session:
         self._keepalive.enter_context(self._massager.keepalive_driven_by_caller())
         self._unsubscribe.append(self._massager.on_status(self._on_status))
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
-        rules.check_start_level(1, 1 if self.plan.heat else 0)
+        has_heat = self._massager.capabilities.heat_levels > 0
+        heat = 1 if self.plan.heat and has_heat and not self._heat_blocked else 0
+        rules.check_start_level(1, heat)
         try:
-            await self._massager.start(1)
-            if self.plan.heat and self._massager.capabilities.heat_levels > 0:
-                await self._massager.set_heat(1)
-                self._heat = 1
+            await self._drive_intensity(1, start=True)
+            if has_heat:
+                await self._drive_heat(heat)  # set even when 0: the heater may have been left on
         except BaseException:
             if self._end_reason is not None:  # stopped while starting: that stop is the outcome
                 return
             await self._finish(EndReason.ERROR)
             raise
-        if self._end_reason is not None:
-            return
+        self._heat = heat
         self._intensity = 1
         self._max_intensity = 1
-        self._commanded_at = asyncio.get_running_loop().time()
+        self._commanded_at = self._checks_from = asyncio.get_running_loop().time()
         self._enter(Phase.WARM_UP)
         self._record("intensity", intensity=1)
         if self._heat:
@@ -362,15 +415,17 @@ class Session:
         async with self._guard("increase"):
             self._require_active()
             level = rules.check_increase(self._rule_state())
-            await self._massager.set_intensity(level)
+            await self._drive_intensity(level)
             self._set_intensity(level, increase=True)
             return level
 
     async def decrease(self) -> int:
+        """Always allowed; final: the climb's target drops with it (R7)."""
         async with self._guard("decrease"):
             self._require_active(allow_step_down=True)
             level = rules.check_decrease(self._rule_state())
-            await self._massager.set_intensity(level)
+            self._lower_target(level)
+            await self._drive_intensity(level)
             self._set_intensity(level)
             return level
 
@@ -386,7 +441,8 @@ class Session:
                 await self._finish(EndReason.TOO_MUCH, notice=rules.TOO_MUCH_ADVICE)
                 return 0
             level = before - 1
-            await self._massager.set_intensity(level)
+            self._lower_target(level)
+            await self._drive_intensity(level)
             self._set_intensity(level)
             # the next increase waits a full spacing from now
             self._last_increase_s = self.massage_s
@@ -398,7 +454,7 @@ class Session:
             self._require_active(allow_step_down=level < self._heat)
             state = replace(self._rule_state(), last_increase_s=self._last_heat_increase_s)
             rules.check_heat(state, level)
-            await self._massager.set_heat(level)
+            await self._drive_heat(level)
             if level > self._heat:
                 self._last_heat_increase_s = self.massage_s
             self._heat = level
@@ -409,6 +465,7 @@ class Session:
         async with self._guard("pause"):
             self._require_active(allow_step_down=True)
             await self._massager.stop()
+            self._allowed_running, self._allowed_heat = False, 0
             self._halt(Phase.PAUSED)
             self._record("pause")
 
@@ -420,10 +477,17 @@ class Session:
             if self._reconnecting:
                 raise RuleViolation("R10", "still reconnecting to the massager; wait a moment")
             gap = self._halt_elapsed()
-            await self._massager.start(1)
             heat = 1 if self._heat > 0 and not self._heat_blocked else 0
-            if heat:
-                await self._massager.set_heat(1)
+            try:
+                await self._drive_intensity(1, start=True)
+                if heat:
+                    await self._drive_heat(1)
+            except MedctlError:
+                if self._end_reason is not None:  # a STOP came in between: it stays stopped
+                    return
+                await self._massager.stop()  # half started is not a state to leave the device in
+                self._allowed_running, self._allowed_heat = False, 0
+                raise
             self._heat = heat
             self._set_intensity(1)
             self._last_increase_s = self._last_heat_increase_s = None
@@ -453,6 +517,8 @@ class Session:
             self._publish()
 
     async def _tick(self) -> None:
+        if self._hazard is not None:  # the session is ending: nothing more goes to the device
+            return
         await self._handle_faults()
         if self.done:
             return
@@ -497,18 +563,18 @@ class Session:
         )
 
     async def _climb_towards_target(self) -> None:
-        target = self.plan.target_intensity
+        target = self._target
         if target is None or self._intensity >= min(target, self._massager.capabilities.intensity_levels):
             return
         level = rules.check_increase(self._rule_state())  # raises while not yet allowed
-        await self._massager.set_intensity(level)
+        await self._drive_intensity(level)
         self._set_intensity(level, increase=True)
 
     async def _begin_step_down(self) -> None:
         self._enter(Phase.STEP_DOWN)
         self._last_step_down_s = self.massage_s
         if self._heat:
-            await self._massager.set_heat(0)
+            await self._drive_heat(0)
             self._heat = 0
             self._record("heat", heat=0, detail="step-down")
         await self._step_down()
@@ -517,7 +583,7 @@ class Session:
         self._last_step_down_s = self.massage_s
         if self._intensity > 1:
             level = self._intensity - 1
-            await self._massager.set_intensity(level)
+            await self._drive_intensity(level)
             self._set_intensity(level)
 
     async def _handle_faults(self) -> None:
@@ -529,7 +595,7 @@ class Session:
             name = (event.fault.name or "fault").lower()
             self._record("fault", detail=name, pad_temp_c=self._pad_temp_c)
             if event.fault is Fault.OVER_TEMPERATURE:
-                self._heat = 0
+                self._heat = self._allowed_heat = 0
                 self._heat_blocked = f"the pad overheated ({event.detail} °C): heat stays off for this session"
                 self._announce(f"the pad overheated ({event.detail} °C); the massager turned the heat off")
             elif event.fault is Fault.MOTOR_STALL:
@@ -547,6 +613,9 @@ class Session:
             lost = await self._massager.wait_lost()
             if self.done:
                 return
+            if isinstance(lost, ControllerFailure):  # a bug in the connection: a new link would hide it
+                await self._fail(lost)
+                return
             async with self._lock:
                 self._reconnecting = True
                 self._halt(Phase.INTERRUPTED)
@@ -563,9 +632,13 @@ class Session:
             if self.done:
                 return True
             try:
-                status = await self._massager.reconnect()
-                if status.running or status.heat:
-                    await self._massager.stop()  # never carry on at the old setting
+                await self._massager.reconnect()
+                # never carry on at the old setting; after a STOP during the reconnect, this is it
+                await self._massager.stop()
+                self._allowed_running, self._allowed_heat = False, 0
+            except WrongDevice as exc:  # another massager answers there: never use it
+                self._announce(str(exc))
+                return False
             except MedctlError as exc:
                 _LOGGER.info("reconnect failed: %s", exc)
                 continue
@@ -579,12 +652,24 @@ class Session:
     # --- internals -------------------------------------------------------------------------
 
     async def _finish(self, reason: EndReason, *, notice: str | None = None) -> None:
-        """End the session: the device stops first, then the record is closed."""
+        """End the session: the device stops first, then the record is closed.
+
+        A second call waits for the first to be through; the session is done even when the
+        STOP is interrupted (cancelled), so ``wait()`` and ``updates()`` always end.
+        """
         if self._end_reason is not None:
+            await self._done.wait()
             return
         self._end_reason = reason
-        with contextlib.suppress(MedctlError):
-            await self._massager.stop()
+        self._massager.end()  # before the STOP: whatever was issued before it goes no further
+        self._allowed_running, self._allowed_heat = False, 0
+        try:
+            with contextlib.suppress(MedctlError):
+                await self._massager.stop()
+        finally:
+            self._close_session(reason, notice)
+
+    def _close_session(self, reason: EndReason, notice: str | None) -> None:
         self._heat = 0  # STOP turns the heater off too
         if self._active_since is not None:
             self._accumulated_s = self.massage_s
@@ -607,6 +692,68 @@ class Session:
         self._keepalive.close()
         self._done.set()
         self._publish()
+
+    # --- commands: every path re-checks after its await that no STOP came in between ----------
+
+    async def _drive_intensity(self, level: int, *, start: bool = False) -> None:
+        """START at, or set, *level*; while on its way, statuses may show the old or the new level."""
+        self._ensure_not_ended()
+        self._allowed_intensity = max(self._allowed_intensity, level)
+        if start:
+            self._allowed_running = True
+            await self._massager.start(level)
+        else:
+            await self._massager.set_intensity(level)
+        self._ensure_not_ended()
+        self._allowed_intensity = level
+
+    async def _drive_heat(self, level: int) -> None:
+        self._ensure_not_ended()
+        self._allowed_heat = max(self._allowed_heat, level)
+        await self._massager.set_heat(level)
+        self._ensure_not_ended()
+        self._allowed_heat = level
+
+    def _ensure_not_ended(self) -> None:
+        if self._end_reason is not None:
+            raise _SessionStopped
+
+    def _lower_target(self, level: int) -> None:
+        """R7: the person's word is final; only the person raises the level again."""
+        if self._target is not None and self._target > level:
+            self._target = level
+            self._record("target", intensity=level, detail="lowered by the person")
+
+    # --- the device is trusted only as far as it does what was asked --------------------------
+
+    def _untrusted(self, status: DeviceStatus) -> str | None:
+        """Why *status* shows a device doing what nobody asked for, or None."""
+        if self._checks_from is None or status.received_at <= self._checks_from:
+            return None
+        if self.phase not in ACTIVE_PHASES and self.phase is not Phase.PAUSED:
+            return None  # before the start, during a reconnect, and after the end: nothing is expected
+        if status.pad_temp_c > PAD_TEMP_CAP_C + PAD_TEMP_MARGIN_C:
+            return f"the massager reports a pad at {status.pad_temp_c:.0f} °C, above its {PAD_TEMP_CAP_C:.0f} °C cap"
+        if status.faults & Fault.OVER_TEMPERATURE and status.heat > 0:
+            return f"the massager reports over-temperature with its heater still at {status.heat}"
+        if status.heat > self._allowed_heat:
+            return f"the massager reports heat {status.heat}; this session asked for {self._allowed_heat}"
+        if status.running and not self._allowed_running:
+            return "the massager runs although this session stopped it"
+        if status.running and status.intensity > self._allowed_intensity:
+            asked = self._allowed_intensity
+            return f"the massager runs at intensity {status.intensity}; this session asked for {asked}"
+        return None
+
+    async def _misbehaved(self, problem: str) -> None:
+        with contextlib.suppress(MedctlError):
+            await self._massager.stop()  # at once: the record can wait
+        self._record("hazard", detail=problem)
+        await self._finish(
+            EndReason.DEVICE_MISBEHAVED,
+            notice=f"{problem}: medctl stopped it and ended the session. Have the massager checked before using it"
+            " again.",
+        )
 
     async def _prepare_device(self) -> None:
         """Clear latched faults the device allows to clear; refuse to start on one that stays."""
@@ -698,6 +845,10 @@ class Session:
     def _on_status(self, status: DeviceStatus) -> None:
         self._pad_temp_c = status.pad_temp_c
         self._last_status = status
+        problem = self._untrusted(status)
+        if problem is not None and self._hazard is None and self._end_reason is None:
+            self._hazard = problem
+            self._spawn(self._misbehaved(problem), "medctl-hazard")
 
     def _on_fault(self, event: FaultEvent) -> None:
         self._faults.append(event)
@@ -755,19 +906,55 @@ class Session:
             self._announce(f"history is not being saved: {exc}")
             return None
 
+    def _open_default_history(self) -> None:
+        """R9 on by default: the default history unless the caller chose another or NO_HISTORY."""
+        if self._history_choice is HistoryChoice.DEFAULT and self._history is None:
+            from medctl.history import HistoryStore, default_db_path
+
+            self._history = self._owned_history = HistoryStore(default_db_path()).open()
+
+    def _close_owned_history(self) -> None:
+        owned, self._owned_history = self._owned_history, None
+        if owned is not None:
+            owned.close()
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._supervise)
+
+    def _supervise(self, task: asyncio.Task[None]) -> None:
+        """An unexpected error in a background task stops the device and ends the session (``error``)."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        _LOGGER.error("session task %s failed", task.get_name(), exc_info=error)
+        if self._end_reason is None and task.get_name() != _FAIL_TASK:
+            self._spawn(self._fail(error), _FAIL_TASK)
+        elif not self._done.is_set():  # the ending itself failed: still, the session is over
+            self._end_reason = self._end_reason or EndReason.ERROR
+            self.phase = Phase.DONE
+            self._keepalive.close()
+            self._done.set()
+            self._publish()
+
+    async def _fail(self, error: BaseException) -> None:
+        what = f"{type(error).__name__}: {error}"
+        await self._finish(
+            EndReason.ERROR, notice=f"an internal error stopped the massager and ended the session ({what})"
+        )
+        self._record("error", detail=what)
 
     async def _cancel_tasks(self) -> None:
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            await asyncio.wait(tasks)  # their outcomes were read by _supervise
 
 
 def _clock_text(seconds: float) -> str:
@@ -779,6 +966,7 @@ __all__ = [
     "ConnectionLost",
     "EndReason",
     "FrequencyOverrideRequired",
+    "HistoryChoice",
     "Phase",
     "Session",
     "SessionSummary",

@@ -7,6 +7,7 @@ is no default that lets a session start silently.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
@@ -16,6 +17,20 @@ from medctl.session.rules import (
     RuleViolation,
     check_length,
 )
+
+#: R5: how long a pause may last before the session ends, in seconds (lowest, highest).
+PAUSE_LIMIT_RANGE_S: Final = (1.0, 600.0)
+#: R4: the spacing between two increases, in seconds (lowest, highest).
+INCREASE_SPACING_RANGE_S: Final = (1.0, 300.0)
+#: The protocol carries a level in one byte.
+MAX_TARGET_INTENSITY: Final = 255
+
+
+def _number(name: str, value: object, bounds: tuple[float, float] | None = None) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{name} must be from {bounds[0]:g} to {bounds[1]:g}, not {value:g}")
 
 
 @dataclass(frozen=True)
@@ -29,13 +44,19 @@ class SessionPlan:
     increase_spacing_s: float = DEFAULT_INCREASE_SPACING_S
 
     def __post_init__(self) -> None:
-        check_length(self.minutes * 60)
-        if self.target_intensity is not None and self.target_intensity < 1:
-            raise RuleViolation("R2", "a target intensity is a level of 1 or more")
-        if self.pause_limit_s <= 0:
-            raise ValueError("pause_limit_s must be above 0")
-        if self.increase_spacing_s < 0:
-            raise ValueError("increase_spacing_s must not be negative")
+        """Every number finite and in range, or refused in one line (NaN compares false with all)."""
+        if not isinstance(self.minutes, int | float) or isinstance(self.minutes, bool):
+            raise ValueError(f"minutes must be a number, not {self.minutes!r}")
+        check_length(self.minutes * 60)  # R1; NaN and infinity fail it too
+        if not isinstance(self.heat, bool):
+            raise ValueError(f"heat must be true or false, not {self.heat!r}")
+        if self.target_intensity is not None:
+            if not isinstance(self.target_intensity, int) or isinstance(self.target_intensity, bool):
+                raise ValueError(f"target_intensity must be a whole number, not {self.target_intensity!r}")
+            if not 1 <= self.target_intensity <= MAX_TARGET_INTENSITY:
+                raise RuleViolation("R2", f"a target intensity is a level of 1 to {MAX_TARGET_INTENSITY}")
+        _number("pause_limit_s", self.pause_limit_s, PAUSE_LIMIT_RANGE_S)
+        _number("increase_spacing_s", self.increase_spacing_s, INCREASE_SPACING_RANGE_S)
 
     @property
     def duration_s(self) -> float:

@@ -29,6 +29,7 @@ from medctl.client import DeviceClient
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
 from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
+from medctl.session.choice import DEFAULT_HISTORY
 from medctl.tui.widgets import DeviceBar, LevelMeter, TemperaturePlot
 
 #: Redraws at most this often (loop seconds) unless the phase, a level or a notice changed.
@@ -148,7 +149,11 @@ class LiveScreen(Screen[None]):
     @work(exclusive=True, group="session")
     async def _run_session(self) -> None:
         session = self._client.session(
-            self._plan, safety=self._safety, history=self._history, override_frequency=self._override
+            self._plan,
+            safety=self._safety,
+            # no store of the app's own (it could not open it): the default one, so R9 still holds
+            history=self._history if self._history is not None else DEFAULT_HISTORY,
+            override_frequency=self._override,
         )
         try:
             async with session:

@@ -30,6 +30,7 @@ HEADLINES = {
     EndReason.BATTERY_EMPTY: "Session ended: the battery is empty.",
     EndReason.LINK_LOST: "Session ended: the link to the massager was lost.",
     EndReason.ERROR: "Session ended by an error.",
+    EndReason.DEVICE_MISBEHAVED: "Session ended: the massager did something nobody asked for. Have it checked.",
 }
 RELIEF = [(str(n), n) for n in range(11)]
 SORENESS: list[tuple[str, Soreness]] = [("better", "better"), ("same", "same"), ("worse", "worse")]

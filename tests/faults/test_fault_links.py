@@ -52,15 +52,12 @@ async def reach(session: Session, phase: str) -> None:
 
 
 @asynccontextmanager
-async def running_session(
-    transport: Transport, history: HistoryStore
-) -> AsyncIterator[tuple[DeviceClient, Session]]:
+async def running_session(transport: Transport, history: HistoryStore) -> AsyncIterator[tuple[DeviceClient, Session]]:
     client = DeviceClient(transport, clock=ScaledClock(SPEED))
     await client.open()
-    session = Session(
-        client, SessionPlan(minutes=5, heat=True), safety=SAFE, clock=client.clock, history=history,
-        reconnect_backoff_s=(0.2, 0.4),
-    )  # fmt: skip
+    session = client.session(
+        SessionPlan(minutes=5, heat=True), safety=SAFE, history=history, reconnect_backoff_s=(0.2, 0.4)
+    )
     try:
         await session.begin()
         yield client, session

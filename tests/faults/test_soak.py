@@ -290,11 +290,11 @@ async def _drive_one(
     await asyncio.sleep(phase)  # spread the devices' commands over time
     level = 1
     try:
-        await client.start(1)
+        await client.raw().start(1)
         while loop.time() < deadline:
             level = level % client.capabilities.intensity_levels + 1
             started = time.perf_counter()
-            await client.set_intensity(level)
+            await client.raw().set_intensity(level)
             report.latencies.append(time.perf_counter() - started)
             report.commands += 1
             await asyncio.sleep(COMMAND_PERIOD_S)  # pacing, like a person: one change a second

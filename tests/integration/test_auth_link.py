@@ -130,8 +130,8 @@ async def test_pairing_then_a_signed_session(served: Served) -> None:
     stored = served.keys.path.stat().st_mode & 0o777
     async with connect(served.url, keys=served.keys) as massager:
         assert massager.authenticated and massager.controller_id == record.controller_id
-        await massager.start(1)
-        await massager.set_intensity(3)
+        await massager.raw().start(1)
+        await massager.raw().set_intensity(3)
         assert served.device.state.running and served.device.state.intensity == 3
         await massager.stop()
     state = served.device.state
@@ -238,8 +238,8 @@ async def stop_through_flood(served: Served, start_flood: Flood) -> None:
     record = await served.pair()
     device = served.device
     async with connect(served.url, keys=served.keys) as massager:
-        await massager.start(3)
-        await massager.set_heat(1)
+        await massager.raw().start(3)
+        await massager.raw().set_heat(1)
         with start_flood(record):
             refused = device.state.auth_failed + device.state.replayed + device.state.auth_required
             await device.wait_for(lambda s: s.auth_failed + s.replayed + s.auth_required > refused + 200, timeout=1)

@@ -168,8 +168,8 @@ async def answer(frames: asyncio.Queue[bytes], seq: int) -> bytes:
 async def test_medctl_connects_by_name_prefix_and_reads_the_device() -> None:
     async with on_air() as (device, air), massager(air, "ble://?name=neck") as client:
         assert client.identity is not None and client.identity.model == "NeckEase 2"
-        await client.start(2)
-        await client.set_heat(1)
+        await client.raw().start(2)
+        await client.raw().set_heat(1)
         assert device.state.running and device.state.intensity == 2 and device.state.heat == 1
 
 
@@ -224,7 +224,7 @@ async def test_reconnect_opens_a_fresh_subscribed_connection_every_time() -> Non
         since = asyncio.get_running_loop().time()
         status = await client.wait_for_status(lambda s: s.received_at > since, 2.0)
         assert not status.running  # STATUS notifications flow on the newest connection
-        await client.start(1)
+        await client.raw().start(1)
         assert device.state.running
         await client.close()
 

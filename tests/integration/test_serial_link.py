@@ -30,10 +30,10 @@ async def test_identify_start_change_stop(served: tuple[SimulatedDevice, PtyEndp
     device, pty = served
     async with connect(f"serial://{pty.path}") as massager:
         assert massager.identity is not None and massager.identity.serial_number == "NE2-000001"
-        await massager.start(1)
+        await massager.raw().start(1)
         assert device.state.running and device.state.intensity == 1
-        await massager.set_intensity(4)
-        await massager.set_heat(2)
+        await massager.raw().set_intensity(4)
+        await massager.raw().set_heat(2)
         status = await massager.wait_for_status(lambda s: s.intensity == 4 and s.heat == 2, timeout=2)
         assert status.running
         await massager.stop()
@@ -49,8 +49,8 @@ async def test_watchdog_stops_motor_and_heater_when_heartbeats_cease(
     massager = DeviceClient(SerialTransport(pty.path), heartbeat_interval=None)
     await massager.open()
     try:
-        await massager.start(3)
-        await massager.set_heat(1)
+        await massager.raw().start(3)
+        await massager.raw().set_heat(1)
         loop = asyncio.get_running_loop()
         silent_since = loop.time()
         # the window (3 s, SPEC §7.5) is proven on the virtual clock; here the device must not stop
@@ -71,8 +71,8 @@ async def test_garbage_and_corrupted_frames_do_not_lose_what_follows(
         massager.on_status(lambda s: received.append(s.intensity))
         device.faults.inject_garbage(b"\x13\x37noise\x00\xff\xfe\x00\x01\x02")
         device.faults.corrupt_next(2, direction="both")
-        await massager.start(1)
-        await massager.set_intensity(2)
+        await massager.raw().start(1)
+        await massager.raw().set_intensity(2)
         status = await massager.get_status()
         assert status.running and status.intensity == 2
         assert device.state.frames_dropped >= 1  # the corrupted request was dropped, then retried

@@ -14,8 +14,8 @@ async def test_session_over_tcp_and_the_device_closing_it() -> None:
     async with SimulatedDevice() as device:
         endpoint = await device.serve_tcp()
         async with connect(f"tcp://{endpoint.host}:{endpoint.port}") as massager:
-            await massager.start(1)
-            await massager.set_intensity(2)
+            await massager.raw().start(1)
+            await massager.raw().set_intensity(2)
             assert device.state.intensity == 2
             device.faults.drop_links()
             lost = await massager.wait_lost()

@@ -37,10 +37,10 @@ async def test_identity_and_capabilities() -> None:
 
 async def test_start_change_and_stop_reach_the_device() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
         assert device.state.state is MotorState.RUNNING and device.state.intensity == 1
-        await client.set_intensity(3)
-        await client.set_heat(2)
+        await client.raw().set_intensity(3)
+        await client.raw().set_heat(2)
         assert (device.state.intensity, device.state.heat) == (3, 2)
         await client.stop()
         assert device.state.state is MotorState.IDLE and device.state.heat == 0
@@ -50,9 +50,9 @@ async def test_out_of_range_is_refused_before_it_is_sent() -> None:
     async with simulated_massager() as (device, client):
         executed = device.state.requests_executed
         with pytest.raises(OutOfRange, match="accepts 1 to 5"):
-            await client.set_intensity(6)
+            await client.raw().set_intensity(6)
         with pytest.raises(OutOfRange, match="accepts 0 to 2"):
-            await client.set_heat(3)
+            await client.raw().set_heat(3)
         assert device.state.requests_executed == executed
 
 
@@ -64,7 +64,7 @@ async def test_a_device_nack_becomes_a_readable_error() -> None:
 
 async def test_heartbeats_keep_the_device_owned() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
         await asyncio.sleep(30)
         assert device.state.running and device.state.owned
         assert not device.state.faults & Fault.LINK_LOST
@@ -74,8 +74,8 @@ async def test_watchdog_stops_the_device_when_heartbeats_cease() -> None:
     async with SimulatedDevice() as device:
         silent = DeviceClient(SimTransport(device=device), heartbeat_interval=None)
         await silent.open()
-        await silent.start(2)
-        await silent.set_heat(1)
+        await silent.raw().start(2)
+        await silent.raw().set_heat(1)
         loop = asyncio.get_running_loop()
         started = loop.time()
         state = await device.wait_for(lambda s: not s.running, timeout=10)
@@ -88,7 +88,7 @@ async def test_a_lost_answer_is_retried_without_doing_it_twice() -> None:
     async with simulated_massager() as (device, client):
         before = device.state
         device.faults.corrupt_next(1, direction="out")  # the ACK of the next request is lost
-        await client.start(1)
+        await client.raw().start(1)
         after = device.state
         assert after.duplicates == before.duplicates + 1
         assert after.requests_executed == before.requests_executed + 1
@@ -97,11 +97,11 @@ async def test_a_lost_answer_is_retried_without_doing_it_twice() -> None:
 
 async def test_stop_cancels_changes_that_have_not_been_sent() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
         device.faults.delay(0.4)
-        first = asyncio.create_task(client.set_intensity(2))
+        first = asyncio.create_task(client.raw().set_intensity(2))
         await asyncio.sleep(0.01)
-        waiting = asyncio.create_task(client.set_intensity(3))
+        waiting = asyncio.create_task(client.raw().set_intensity(3))
         await asyncio.sleep(0.01)
         await client.stop()
         with pytest.raises(CommandCancelled):
@@ -115,9 +115,9 @@ async def test_stop_cancels_changes_that_have_not_been_sent() -> None:
 async def test_stop_goes_out_before_queued_changes() -> None:
     """STOP is sent at once, not behind a change still waiting for its answer."""
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
         device.faults.delay(0.3)
-        change = asyncio.create_task(client.set_intensity(2))
+        change = asyncio.create_task(client.raw().set_intensity(2))
         await asyncio.sleep(0.01)
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -128,19 +128,19 @@ async def test_stop_goes_out_before_queued_changes() -> None:
 
 async def test_link_loss_is_reported_and_fails_pending_requests() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
         device.faults.drop_links()
         lost = await asyncio.wait_for(client.wait_lost(), 5)
         assert isinstance(lost, ConnectionLost)
         with pytest.raises(ConnectionLost):
-            await client.set_intensity(2)
+            await client.raw().set_intensity(2)
         state = await device.wait_for(lambda s: not s.running, timeout=5)
         assert state.faults & Fault.LINK_LOST
 
 
 async def test_reconnect_reads_state_and_does_not_resume() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(3)
+        await client.raw().start(3)
         device.faults.drop_links()
         await client.wait_lost()
         await device.wait_for(lambda s: not s.running, timeout=5)
@@ -148,7 +148,7 @@ async def test_reconnect_reads_state_and_does_not_resume() -> None:
         status = await client.reconnect()
         assert not status.running and status.faults & Fault.LINK_LOST
         assert not device.state.running
-        await client.start(1)
+        await client.raw().start(1)
         assert device.state.intensity == 1
 
 
@@ -178,7 +178,7 @@ async def test_updates_end_with_connection_lost() -> None:
 
 async def test_second_controller_is_refused_but_may_read_and_stop() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(2)
+        await client.raw().start(2)
         other = DeviceClient(SimTransport(device=device))
         with pytest.raises(DeviceBusy, match="another controller"):
             await other.open()
@@ -203,7 +203,7 @@ async def test_refused_commands_carry_the_code() -> None:
     async with simulated_massager() as (device, client):
         device.faults.refuse(ErrorCode.BUSY)
         with pytest.raises(CommandRefused) as refused:
-            await client.start(1)
+            await client.raw().start(1)
         assert refused.value.code is ErrorCode.BUSY
         await client.stop()  # never refused
 
@@ -212,7 +212,7 @@ async def test_close_stops_the_device() -> None:
     async with SimulatedDevice() as device:
         massager = DeviceClient(SimTransport(device=device))
         await massager.open()
-        await massager.start(2)
+        await massager.raw().start(2)
         await massager.close()
         assert not device.state.running and not device.state.owned
 
@@ -221,7 +221,7 @@ async def test_the_client_notices_when_the_watchdog_released_it() -> None:
     async with SimulatedDevice() as device:
         silent = DeviceClient(SimTransport(device=device), heartbeat_interval=None)
         await silent.open()
-        await silent.start(1)
+        await silent.raw().start(1)
         lost = await asyncio.wait_for(silent.wait_lost(), 5)
         assert "released this controller" in str(lost) or "watchdog" in str(lost)
         await silent.close()
@@ -231,7 +231,7 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
     """A bug in a background task is never silent: the device is told to stop, the loss is a
     ControllerFailure, and reconnecting refuses to paper over it."""
     async with simulated_massager() as (device, client):
-        await client.start(2)
+        await client.raw().start(2)
         transport = client._transport
 
         async def broken_recv() -> object:
@@ -248,7 +248,7 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
 
 async def test_a_failing_keepalive_is_supervised_too() -> None:
     async with simulated_massager() as (device, client):
-        await client.start(1)
+        await client.raw().start(1)
 
         async def broken_heartbeat() -> None:
             raise RuntimeError("injected heartbeat bug")

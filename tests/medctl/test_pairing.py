@@ -59,9 +59,9 @@ async def test_a_paired_controller_signs_every_request(store: KeyStore) -> None:
         try:
             assert client.authenticated and client.controller_id == record.controller_id
             assert client.identity is not None and client.identity.protocol_version == 2
-            await client.start(1)
-            await client.set_intensity(3)
-            await client.set_heat(1)
+            await client.raw().start(1)
+            await client.raw().set_intensity(3)
+            await client.raw().set_heat(1)
             await asyncio.sleep(5)  # signed heartbeats keep the device owned
             assert device.state.running and device.state.owned and (device.state.intensity, device.state.heat) == (3, 1)
             await client.stop()
@@ -78,7 +78,7 @@ async def test_counters_carry_on_across_connections(store: KeyStore) -> None:
         for _ in range(3):
             client = client_for(device, store)
             await client.open()
-            await client.start(2)
+            await client.raw().start(2)
             await client.close()
         last = device.firmware.auth.last_counter(record.controller_id)
         stored = store.get(record.serial)
@@ -128,9 +128,9 @@ async def test_a_retry_overtaken_by_a_newer_counter_is_sent_again(store: KeyStor
         client = client_for(device, store)
         await client.open()
         try:
-            await client.start(1)
+            await client.raw().start(1)
             device.faults.corrupt_next(1, direction="out")  # SET_INTENSITY's ACK is lost ...
-            change = asyncio.create_task(client.set_intensity(4))
+            change = asyncio.create_task(client.raw().set_intensity(4))
             await asyncio.sleep(0.05)
             await client.get_status()  # ... and a newer request gets through before its retry
             await change
@@ -144,7 +144,7 @@ async def test_stop_from_a_stranger_is_accepted(store: KeyStore) -> None:
         client = client_for(device, store)
         await client.open()
         try:
-            await client.start(2)
+            await client.raw().start(2)
             stranger = DeviceClient(SimTransport(device=device))
             await stranger.open_link()
             await stranger.stop()
