@@ -638,7 +638,7 @@ def test_a_history_from_before_the_simulated_flag_reads_as_real_sessions(
         assert (record.id, record.simulated) == (session_id, False)
     assert db.read_bytes() == before
     with HistoryStore(db) as store:  # a read-write open brings it up to date
-        assert store.session(session_id).simulated is False
+        assert store.session(record.id).simulated is False
     assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
