@@ -17,7 +17,6 @@ from medctl.history.interrupted import recover_interrupted
 from medctl.history.records import HistoryError
 
 APPLICATION_ID: Final = 0x6D656463  # "medc" in the SQLite header: tells our files from others
-SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS: Final = 5000  # outside a session, another medctl writing: wait this long before giving up
 
 # Schema migrations: MIGRATIONS[n] brings user_version n to n + 1, in its own transaction.
@@ -113,7 +112,6 @@ def _connect(path: Path, *, read_only: bool, immutable: bool, busy_timeout_ms: i
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HistoryError(f"cannot create the folder for {path} ({exc.strerror}); set MEDCTL_DB") from exc
-    _check_header(path)
     target = str(path)
     if read_only:  # a URI, so SQLite itself refuses to write
         target = path.resolve().as_uri() + ("?mode=ro&immutable=1" if immutable else "?mode=ro")
@@ -123,19 +121,6 @@ def _connect(path: Path, *, read_only: bool, immutable: bool, busy_timeout_ms: i
         raise translate(exc, path) from exc
     conn.row_factory = sqlite3.Row
     return conn
-
-
-def _check_header(path: Path) -> None:
-    """Refuse a file that is not SQLite before SQLite touches it (it would stay unchanged anyway)."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise HistoryError(f"cannot read {path} ({exc.strerror}); check its permissions") from exc
-    if head and head != SQLITE_MAGIC:
-        raise unreadable(path)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, *, read_only: bool, busy_timeout_ms: int) -> None:
