@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import TracebackType
@@ -28,11 +28,12 @@ from medctl.clock import Clock, LoopClock
 from medctl.errors import ConnectionLost, DeviceFault, MedctlError
 from medctl.models import DeviceStatus
 from medctl.session import rules
+from medctl.session.frequency import unreadable_warning
 from medctl.session.plan import SafetyCheck, SessionPlan
 from medctl.session.rules import RuleState, RuleViolation
 
 if TYPE_CHECKING:
-    from medctl.history import HistoryStore
+    from medctl.history import HistoryStore, HistoryWriter
     from medctl.massager import Massager
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ TICK_S: Final = 0.25
 STEP_DOWN_INTERVAL_S: Final = 10.0
 #: Temperature and levels are sampled into the history this often (session time).
 SAMPLE_INTERVAL_S: Final = 10.0
+#: At the end of a session, wait this long (real time, off the loop) for its history to be written;
+#: a file still locked after it gets the rest written when it is free, while medctl stays open.
+HISTORY_FLUSH_S: Final = 2.0
 #: R10: reconnect attempts after a lost link, with these waits (link time) between them.
 RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -194,6 +198,7 @@ class Session:
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._history_failed = False
+        self._writer: HistoryWriter | None = None
         #: While the session runs, its control loop is what keeps the device's watchdog fed.
         self._keepalive = contextlib.ExitStack()
 
@@ -215,23 +220,24 @@ class Session:
     async def begin(self) -> None:
         """R8 and R9, then start at the lightest setting (R2) and enter warm-up."""
         self._safety.require()
-        warnings = self._frequency_warnings()
+        warnings = await self._frequency_warnings()
         if warnings and not self._override:
             raise FrequencyOverrideRequired(warnings)
         await self._prepare_device()
-        self.session_id = self._history_call(
-            lambda h: h.begin_session(
+        self.session_id = await self._history_call(
+            lambda w: w.begin_session(
                 device=self._device_name,
                 device_model=getattr(getattr(self._massager, "identity", None), "model", ""),
                 planned_s=self.plan.duration_s,
                 heat=self.plan.heat,
                 target_intensity=self.plan.target_intensity,
+                simulated=self._device_name.startswith("sim://"),
             )
         )
         if warnings and self._override:
             self._overrides.append(f"R9: {self._override}")
-            if self.session_id is not None:
-                self._history_call(lambda h: h.record_override(self._sid, "R9", self._override or "", at_s=0.0))
+            if self.session_id is not None and self._writer is not None:
+                self._writer.record_override(self._sid, "R9", self._override, at_s=0.0)
         self._keepalive.enter_context(self._massager.keepalive_driven_by_caller())
         self._unsubscribe.append(self._massager.on_status(self._on_status))
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
@@ -594,17 +600,17 @@ class Session:
         self._record("stop", detail=reason.value)
         if notice:
             self._announce(notice)
-        if self.session_id is not None:
-            self._history_call(
-                lambda h: h.end_session(
-                    self._sid, reason=reason.value, massage_s=self._accumulated_s, max_intensity=self._max_intensity
-                )
+        if self.session_id is not None and self._writer is not None:
+            self._writer.end_session(
+                self._sid, reason=reason.value, massage_s=self._accumulated_s, max_intensity=self._max_intensity
             )
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
         self._keepalive.close()
+        if self._writer is not None:  # the device is stopped: now wait (bounded, off the loop) for the record
+            await self._writer.flush(HISTORY_FLUSH_S)
         self._done.set()
         self._publish()
 
@@ -623,11 +629,15 @@ class Session:
         if status is not None and status.faults & Fault.OVER_TEMPERATURE:
             self._heat_blocked = "the pad is still too hot: heat stays off for this session"
 
-    def _frequency_warnings(self) -> list[str]:
+    async def _frequency_warnings(self) -> list[str]:
+        """R9, read off the event loop; a history that cannot be read needs the override too."""
         if self._history is None:
             return []
-        result = self._history_call(lambda h: [w.message for w in h.frequency_warnings()])
-        return result or []
+        try:
+            found = await self._history.writer().frequency_warnings()
+        except MedctlError as exc:
+            return [unreadable_warning(str(exc)).message]
+        return [warning.message for warning in found]
 
     def _enter(self, phase: Phase) -> None:
         if phase in ACTIVE_PHASES and self._active_since is None:
@@ -729,31 +739,40 @@ class Session:
         pad_temp_c: float | None = None,
         detail: str | None = None,
     ) -> None:
-        if self.session_id is None:
+        """Queue one event for the history's writer thread: never waits on the file."""
+        if self.session_id is None or self._writer is None:
             return
-        self._history_call(
-            lambda h: h.record_event(
-                self._sid,
-                kind,
-                at_s=round(self.massage_s, 3),
-                phase=phase or self.phase.value,
-                intensity=intensity,
-                heat=heat,
-                pad_temp_c=pad_temp_c,
-                detail=detail,
-            )
+        self._writer.record_event(
+            self._sid,
+            kind,
+            at_s=round(self.massage_s, 3),
+            phase=phase or self.phase.value,
+            intensity=intensity,
+            heat=heat,
+            pad_temp_c=pad_temp_c,
+            detail=detail,
         )
 
-    def _history_call(self, call: Callable[[HistoryStore], T]) -> T | None:
-        """History writes never stop a session: the device's safety comes first."""
+    async def _history_call(self, call: Callable[[HistoryWriter], Awaitable[T]]) -> T | None:
+        """An answer from the history's writer thread, before the device starts.
+
+        History problems never stop a session (the device's safety comes first): the person is
+        told once, in one line (the writer tells of a lock or a failure later on the same way).
+        """
         if self._history is None or self._history_failed:
             return None
         try:
-            return call(self._history)
+            writer = self._writer or self._history.writer()
+            result = await call(writer)
         except MedctlError as exc:
             self._history_failed = True
+            self._writer = None
             self._announce(f"history is not being saved: {exc}")
             return None
+        if self._writer is None:  # from now on the writer tells of its problems itself
+            self._writer = writer
+            self._unsubscribe.append(writer.on_problem(self._announce))
+        return result
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
