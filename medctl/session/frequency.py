@@ -96,3 +96,14 @@ def _recent_worse(bad: list[BadFeedback]) -> FrequencyWarning | None:
         f"Your feedback on {latest.at.astimezone():%a %d %b at %H:%M} reported {' and '.join(latest.signs)};"
         f" rest your neck until {until:%a %d %b at %H:%M}, and if it persists, see a healthcare provider.",
     )
+
+
+def overdone_advice(signs: Sequence[str]) -> str | None:
+    """The article's advice, shown at once when feedback reports signs of overdoing it (None: no signs)."""
+    if not signs:
+        return None
+    return (
+        f"You reported {' and '.join(signs)}, a sign of overdoing it. If massage hurts or isn't bringing relief,"
+        " lighten up on that spot or avoid massage for now: give your neck a couple of days to settle down, and"
+        " if it persists, see a healthcare provider. A session in the next 48 hours needs a reason you type."
+    )

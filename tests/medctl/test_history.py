@@ -918,3 +918,43 @@ def test_r9_rule_counts_only_the_window_and_clamps_the_future(local_tz: Callable
     assert [w.code for w in frequency_warnings([], [bad], T0)] == ["recent_worse"]
     assert frequency_warnings([], [BadFeedback(T0 - timedelta(hours=48), ("sharp pain",))], T0) == []
     assert unreadable_warning("it is damaged.").code == "unreadable"
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def medctl_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "medctl", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_medctl_history_leaves_out_simulator_sessions_unless_asked(db: Path) -> None:
+    with HistoryStore(db) as store:
+        real = begin(store, device="serial:///dev/ttyUSB0")
+        demo = begin(store, T0 + timedelta(hours=1), simulated=True)
+    listed = medctl_cli("history", "--db", str(db), "--json")
+    assert [item["id"] for item in json.loads(listed.stdout)] == [real]
+    everything = medctl_cli("history", "--db", str(db), "--json", "--all")
+    assert [item["id"] for item in json.loads(everything.stdout)] == [demo, real]
+
+
+def test_medctl_feedback_of_sharp_pain_gives_the_article_s_advice_at_once(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    told = medctl_cli(
+        "feedback", str(session_id), "--relief", "3", "--soreness", "same", "--sharp-pain", "--db", str(db)
+    )
+    assert told.returncode == 0, told.stderr
+    assert "sharp pain" in told.stdout and "couple of days" in told.stdout
+    calm = medctl_cli("feedback", str(session_id), "--relief", "8", "--soreness", "better", "--db", str(db))
+    assert "couple of days" not in calm.stdout
+
+
+def test_feedback_after_a_cli_session_gives_the_advice_at_once(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from medctl.cli import session as cli_session
+
+    monkeypatch.setattr(cli_session, "ask_feedback", lambda: Feedback(4, "same", False, inflammation=True))
+    cli_session._collect_feedback(store, begin(store))
+    said = capsys.readouterr().out
+    assert "Feedback saved" in said and "inflammation" in said and "couple of days" in said

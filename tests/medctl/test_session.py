@@ -322,3 +322,36 @@ async def test_r9_frequency_needs_a_recorded_override(tmp_path: Path) -> None:
         assert second.record.overrides == (f"R9: {override}",)
         (newest, oldest) = history.sessions()
         assert newest.overrides == (f"R9: {override}",) and oldest.overrides == ()
+
+
+async def test_r9_an_unreadable_history_needs_the_override_too(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"not a history at all " * 100)
+    async with simulated_massager() as (device, client):
+        with pytest.raises(FrequencyOverrideRequired, match="could not be read") as refusal:
+            async with client.session(SessionPlan(minutes=5), safety=SAFE, history=HistoryStore(path)):
+                pass
+        assert refusal.value.rule == "R9" and not device.state.running
+        override = "I rested all week"
+        async with client.session(
+            SessionPlan(minutes=5), safety=SAFE, history=HistoryStore(path), override_frequency=override
+        ) as session:
+            assert device.state.running
+            await session.stop()
+    assert session.record.overrides == (f"R9: {override}",)
+    assert any("history is not being saved" in notice for notice in session.record.notices)
+    assert path.read_bytes() == b"not a history at all " * 100
+
+
+async def test_sessions_on_the_built_in_simulator_are_recorded_as_simulated_and_left_out_of_r9(
+    tmp_path: Path,
+) -> None:
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        async with simulated_massager() as (_device, client):
+            for _ in range(2):  # a second session the same day: no R9 warning for demos
+                session = Session(client, SessionPlan(minutes=5), safety=SAFE, history=history, device_name="sim://")
+                async with session:
+                    await session.stop()
+        records = history.sessions()
+    assert [record.simulated for record in records] == [True, True]
+    assert all(record.state == "ended" and record.overrides == () for record in records)
