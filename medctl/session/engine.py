@@ -609,10 +609,12 @@ class Session:
                 unsubscribe()
         self._unsubscribe.clear()
         self._keepalive.close()
-        if self._writer is not None:  # the device is stopped: now wait (bounded, off the loop) for the record
-            await self._writer.flush(HISTORY_FLUSH_S)
-        self._done.set()
-        self._publish()
+        try:
+            if self._writer is not None:  # the device is stopped: now wait (bounded, off the loop) for the record
+                await self._writer.flush(HISTORY_FLUSH_S)
+        finally:  # even if cancelled while waiting, the session is over
+            self._done.set()
+            self._publish()
 
     async def _prepare_device(self) -> None:
         """Clear latched faults the device allows to clear; refuse to start on one that stays."""
