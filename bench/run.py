@@ -16,7 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import ble_round_trip, pty_round_trip, scale, stop_latency, tui_tmux, virtual_session, watchdog_timing
+from bench import (
+    ble_round_trip,
+    history_lock,
+    pty_round_trip,
+    scale,
+    stop_latency,
+    tui_tmux,
+    virtual_session,
+    watchdog_timing,
+)
 
 
 def main() -> None:
@@ -24,6 +33,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000, help="round trips per measurement")
     parser.add_argument("--stops", type=int, default=300, help="STOPs measured per link")
     parser.add_argument("--watchdogs", type=int, default=5, help="watchdog trips measured over a pty")
+    parser.add_argument("--locked-stops", type=int, default=20, help="session STOPs with the history locked, and free")
     parser.add_argument("--scale-seconds", type=float, default=30.0, help="real time per fleet size")
     parser.add_argument("--sizes", default="1,10,50,100", help="fleet sizes")
     parser.add_argument("--tui", action="store_true", help="also measure the TUI in tmux (needs tmux)")
@@ -45,6 +55,10 @@ def main() -> None:
     watchdog_s, silences = watchdog_timing.run(args.watchdogs)
     print(watchdog_timing.report(watchdog_s, silences), "\n")
     figures["watchdog"] = {"configured_s": watchdog_s, "measured_s": silences.values}
+
+    free, locked = history_lock.run(args.locked_stops)
+    print(history_lock.report(free, locked), "\n")
+    figures["stop_history_locked"] = {s.label: {"p50_ms": s.p50_ms, "p99_ms": s.p99_ms} for s in (free, locked)}
 
     virtual = virtual_session.run()
     print(virtual_session.report(virtual), "\n")

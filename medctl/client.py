@@ -188,6 +188,13 @@ class DeviceClient:
         return self.identity.capabilities
 
     @property
+    def simulated(self) -> bool:
+        """True on the built-in simulator (``sim://``): its sessions are demos, kept out of R9 and the charts."""
+        from medctl.transport.sim import SimTransport
+
+        return isinstance(self._transport, SimTransport) and self._transport.demo
+
+    @property
     def authenticated(self) -> bool:
         """True when this connection signs its requests with a pairing key."""
         return self._sign
@@ -809,6 +816,10 @@ class _GuidedDrive:
     @property
     def identity(self) -> DeviceIdentity | None:
         return self._client.identity
+
+    @property
+    def simulated(self) -> bool:
+        return self._client.simulated
 
     @property
     def capabilities(self) -> Capabilities:

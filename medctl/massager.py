@@ -25,6 +25,11 @@ class Massager(Protocol):
     def capabilities(self) -> Capabilities: ...
 
     @property
+    def simulated(self) -> bool:
+        """A software massager (the built-in simulator): its sessions are recorded as demos."""
+        ...
+
+    @property
     def status(self) -> DeviceStatus | None: ...
 
     def exclusive(self) -> AbstractContextManager[None]:

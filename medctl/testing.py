@@ -29,13 +29,17 @@ if TYPE_CHECKING:
 
 @asynccontextmanager
 async def simulated_massager(
-    config: DeviceConfig | None = None, **client_options: Any
+    config: DeviceConfig | None = None, *, demo: bool = True, **client_options: Any
 ) -> AsyncIterator[tuple[SimulatedDevice, DeviceClient]]:
-    """A running simulated device (on the loop clock) and an open client; both closed on exit."""
+    """A running simulated device (on the loop clock) and an open client; both closed on exit.
+
+    Its sessions are recorded as demos (left out of R9) unless *demo* is False: the simulator
+    then stands in for a real massager, e.g. to test R9 itself.
+    """
     from simulator import DeviceConfig, LoopClock, SimulatedDevice
 
     async with SimulatedDevice(config or DeviceConfig(), clock=LoopClock()) as device:
-        client = DeviceClient(SimTransport(device=device), **client_options)
+        client = DeviceClient(SimTransport(device=device, demo=demo), **client_options)
         await client.open()
         try:
             yield device, client

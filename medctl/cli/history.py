@@ -6,6 +6,7 @@ import argparse
 
 from medctl.cli.common import EXIT_OK, UsageError, add_db_option, clock_text, int_in
 from medctl.history import Feedback, HistoryStore, SessionRecord, default_db_path
+from medctl.session.frequency import overdone_advice
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,6 +15,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     form.add_argument("--json", action="store_true", help="all sessions with their events, as JSON")
     form.add_argument("--csv", action="store_true", help="one row per session, as CSV")
     history.add_argument("--limit", type=int_in(1, 1_000_000), metavar="N", help="only the newest N sessions")
+    history.add_argument(
+        "--all", action="store_true", help="also sessions on the built-in simulator (demos; left out of R9)"
+    )
     add_db_option(history)
     history.set_defaults(run=run_history)
 
@@ -37,7 +41,7 @@ async def run_history(args: argparse.Namespace) -> int:
             print(f"No sessions recorded yet ({path}).")
         return EXIT_OK
     with HistoryStore(path, read_only=True) as store:
-        sessions = store.sessions(limit=args.limit)
+        sessions = store.sessions(limit=args.limit, include_simulated=args.all)
         if args.json:
             print(store.export_json(sessions))
         elif args.csv:
@@ -91,4 +95,7 @@ async def run_feedback(args: argparse.Namespace) -> int:
             raise UsageError(f"session must be a number or 'last', not {args.session!r}")
         store.add_feedback(session_id, feedback)
     print(f"Feedback for session {session_id} saved.")
+    advice = overdone_advice(feedback.overdone)
+    if advice is not None:
+        print(advice)
     return EXIT_OK

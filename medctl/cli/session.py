@@ -46,6 +46,7 @@ from medctl.session import (
     SessionPlan,
     SessionUpdate,
 )
+from medctl.session.frequency import overdone_advice
 
 EXIT_BY_REASON: Final = {
     EndReason.COMPLETED: EXIT_OK,
@@ -125,6 +126,9 @@ def _collect_feedback(history: HistoryStore, session_id: int) -> None:
         return
     history.add_feedback(session_id, feedback)
     print("Feedback saved. Thank you.")
+    advice = overdone_advice(feedback.overdone)
+    if advice is not None:
+        print(advice)
 
 
 class _CtrlC:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import TracebackType
@@ -37,11 +37,12 @@ from medctl.errors import ConnectionLost, ControllerFailure, DeviceFault, Medctl
 from medctl.models import DeviceStatus
 from medctl.session import rules
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
+from medctl.session.frequency import unreadable_warning
 from medctl.session.plan import SafetyCheck, SessionPlan
 from medctl.session.rules import RuleState, RuleViolation
 
 if TYPE_CHECKING:
-    from medctl.history import HistoryStore
+    from medctl.history import HistoryStore, HistoryWriter
     from medctl.massager import Massager
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ TICK_S: Final = 0.25
 STEP_DOWN_INTERVAL_S: Final = 10.0
 #: Temperature and levels are sampled into the history this often (session time).
 SAMPLE_INTERVAL_S: Final = 10.0
+#: At the end of a session, wait this long (real time, off the loop) for its history to be written;
+#: a file still locked after it gets the rest written when it is free, while medctl stays open.
+HISTORY_FLUSH_S: Final = 2.0
 #: R10: reconnect attempts after a lost link, with these waits (link time) between them.
 RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: The pad temperature a massager cuts its heater at (DESIGN §3, SPEC ``max_temp_c``).
@@ -233,6 +237,7 @@ class Session:
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._history_failed = False
+        self._writer: HistoryWriter | None = None
         #: While the session runs, its control loop is what keeps the device's watchdog fed.
         self._keepalive = contextlib.ExitStack()
 
@@ -261,7 +266,7 @@ class Session:
         included (R6) — before the warm-up counts."""
         self._safety.require()
         self._open_default_history()
-        warnings = self._frequency_warnings()
+        warnings = await self._frequency_warnings()
         if warnings and not self._override:
             raise FrequencyOverrideRequired(warnings)
         self._keepalive.enter_context(self._massager.exclusive())  # one session per connection
@@ -272,19 +277,20 @@ class Session:
             raise
         if self._end_reason is not None:  # stopped before it started
             return
-        self.session_id = self._history_call(
-            lambda h: h.begin_session(
+        self.session_id = await self._history_call(
+            lambda w: w.begin_session(
                 device=self._device_name,
                 device_model=getattr(getattr(self._massager, "identity", None), "model", ""),
                 planned_s=self.plan.duration_s,
                 heat=self.plan.heat,
                 target_intensity=self.plan.target_intensity,
+                simulated=self._massager.simulated,
             )
         )
         if warnings and self._override:
             self._overrides.append(f"R9: {self._override}")
-            if self.session_id is not None:
-                self._history_call(lambda h: h.record_override(self._sid, "R9", self._override or "", at_s=0.0))
+            if self.session_id is not None and self._writer is not None:
+                self._writer.record_override(self._sid, "R9", self._override, at_s=0.0)
         self._keepalive.enter_context(self._massager.keepalive_driven_by_caller())
         self._unsubscribe.append(self._massager.on_status(self._on_status))
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
@@ -651,7 +657,7 @@ class Session:
 
     # --- internals -------------------------------------------------------------------------
 
-    async def _finish(self, reason: EndReason, *, notice: str | None = None) -> None:
+    async def _finish(self, reason: EndReason, *, notice: str | None = None, error: str | None = None) -> None:
         """End the session: the device stops first, then the record is closed.
 
         A second call waits for the first to be through; the session is done even when the
@@ -667,9 +673,12 @@ class Session:
             with contextlib.suppress(MedctlError):
                 await self._massager.stop()
         finally:
-            self._close_session(reason, notice)
+            await self._close_session(reason, notice, error)
 
-    def _close_session(self, reason: EndReason, notice: str | None) -> None:
+    async def _close_session(self, reason: EndReason, notice: str | None, error: str | None) -> None:
+        """Close the record once the device is stopped; the session is done even if cancelled meanwhile."""
+        if error is not None:
+            self._record("error", detail=error)
         self._heat = 0  # STOP turns the heater off too
         if self._active_since is not None:
             self._accumulated_s = self.massage_s
@@ -679,19 +688,21 @@ class Session:
         self._record("stop", detail=reason.value)
         if notice:
             self._announce(notice)
-        if self.session_id is not None:
-            self._history_call(
-                lambda h: h.end_session(
-                    self._sid, reason=reason.value, massage_s=self._accumulated_s, max_intensity=self._max_intensity
-                )
+        if self.session_id is not None and self._writer is not None:
+            self._writer.end_session(
+                self._sid, reason=reason.value, massage_s=self._accumulated_s, max_intensity=self._max_intensity
             )
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
         self._keepalive.close()
-        self._done.set()
-        self._publish()
+        try:
+            if self._writer is not None:  # the device is stopped: now wait (bounded, off the loop) for the record
+                await self._writer.flush(HISTORY_FLUSH_S)
+        finally:  # even if cancelled while waiting, the session is over
+            self._done.set()
+            self._publish()
 
     # --- commands: every path re-checks after its await that no STOP came in between ----------
 
@@ -770,11 +781,15 @@ class Session:
         if status is not None and status.faults & Fault.OVER_TEMPERATURE:
             self._heat_blocked = "the pad is still too hot: heat stays off for this session"
 
-    def _frequency_warnings(self) -> list[str]:
+    async def _frequency_warnings(self) -> list[str]:
+        """R9, read off the event loop; a history that cannot be read needs the override too."""
         if self._history is None:
             return []
-        result = self._history_call(lambda h: [w.message for w in h.frequency_warnings()])
-        return result or []
+        try:
+            found = await self._history.writer().frequency_warnings()
+        except MedctlError as exc:
+            return [unreadable_warning(str(exc)).message]
+        return [warning.message for warning in found]
 
     def _enter(self, phase: Phase) -> None:
         if phase in ACTIVE_PHASES and self._active_since is None:
@@ -880,38 +895,48 @@ class Session:
         pad_temp_c: float | None = None,
         detail: str | None = None,
     ) -> None:
-        if self.session_id is None:
+        """Queue one event for the history's writer thread: never waits on the file."""
+        if self.session_id is None or self._writer is None:
             return
-        self._history_call(
-            lambda h: h.record_event(
-                self._sid,
-                kind,
-                at_s=round(self.massage_s, 3),
-                phase=phase or self.phase.value,
-                intensity=intensity,
-                heat=heat,
-                pad_temp_c=pad_temp_c,
-                detail=detail,
-            )
+        self._writer.record_event(
+            self._sid,
+            kind,
+            at_s=round(self.massage_s, 3),
+            phase=phase or self.phase.value,
+            intensity=intensity,
+            heat=heat,
+            pad_temp_c=pad_temp_c,
+            detail=detail,
         )
 
-    def _history_call(self, call: Callable[[HistoryStore], T]) -> T | None:
-        """History writes never stop a session: the device's safety comes first."""
+    async def _history_call(self, call: Callable[[HistoryWriter], Awaitable[T]]) -> T | None:
+        """An answer from the history's writer thread, before the device starts.
+
+        History problems never stop a session (the device's safety comes first): the person is
+        told once, in one line (the writer tells of a lock or a failure later on the same way).
+        """
         if self._history is None or self._history_failed:
             return None
         try:
-            return call(self._history)
+            writer = self._writer or self._history.writer()
+            result = await call(writer)
         except MedctlError as exc:
             self._history_failed = True
+            self._writer = None
             self._announce(f"history is not being saved: {exc}")
             return None
+        if self._writer is None:  # from now on the writer tells of its problems itself
+            self._writer = writer
+            self._unsubscribe.append(writer.on_problem(self._announce))
+        return result
 
     def _open_default_history(self) -> None:
         """R9 on by default: the default history unless the caller chose another or NO_HISTORY."""
         if self._history_choice is HistoryChoice.DEFAULT and self._history is None:
             from medctl.history import HistoryStore, default_db_path
 
-            self._history = self._owned_history = HistoryStore(default_db_path()).open()
+            # unopened: the session's writer opens it, and a file it cannot read needs the R9 override
+            self._history = self._owned_history = HistoryStore(default_db_path())
 
     def _close_owned_history(self) -> None:
         owned, self._owned_history = self._owned_history, None
@@ -944,9 +969,8 @@ class Session:
     async def _fail(self, error: BaseException) -> None:
         what = f"{type(error).__name__}: {error}"
         await self._finish(
-            EndReason.ERROR, notice=f"an internal error stopped the massager and ended the session ({what})"
+            EndReason.ERROR, notice=f"an internal error stopped the massager and ended the session ({what})", error=what
         )
-        self._record("error", detail=what)
 
     async def _cancel_tasks(self) -> None:
         current = asyncio.current_task()

@@ -55,9 +55,14 @@ def sim_config(address: DeviceAddress) -> DeviceConfig:
 class SimTransport:
     """Owns a simulated device for as long as it is open, or links to one it is given."""
 
-    def __init__(self, address: DeviceAddress | None = None, *, device: SimulatedDevice | None = None) -> None:
+    def __init__(
+        self, address: DeviceAddress | None = None, *, device: SimulatedDevice | None = None, demo: bool = True
+    ) -> None:
+        """*demo*: sessions on it are recorded as simulated, kept out of R9 and the charts (a test that
+        lets the simulator stand in for a real massager says ``demo=False``)."""
         self.address = address or DeviceAddress(scheme="sim", location="", url="sim://")
         self.device: SimulatedDevice | None = device
+        self.demo = demo
         self._link: InProcessLink | None = None
         self._stack = contextlib.AsyncExitStack()
 

@@ -70,7 +70,7 @@ class HistoryScreen(Screen[None]):
         if self._history is None:
             return [], self._problem or "The history is not available."
         try:
-            return self._history.sessions(), ""
+            return self._history.sessions(include_simulated=False), ""  # demos on the simulator are not sessions
         except MedctlError as exc:
             return [], str(exc)
 

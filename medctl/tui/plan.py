@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header, Input, Static
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
 from medctl.session import RuleViolation, SessionPlan
+from medctl.session.frequency import unreadable_warning
 from medctl.session.rules import MAX_SESSION_S, MIN_SESSION_S
 from medctl.tui.widgets import DeviceBar, Stepper
 
@@ -90,11 +91,11 @@ class PlanScreen(Screen[None]):
             frequency.display = False
             self.say("The history is not available: this session is not recorded and frequency advice is unknown.")
             return
+        self.query_one("#override", Input).value = ""  # every session's reason is typed afresh, never the last one
         try:
             self._warnings = [w.message for w in self._history.frequency_warnings()]
         except MedctlError as exc:
-            self._warnings = []
-            self.say(f"Frequency advice is unknown: {exc}")
+            self._warnings = [unreadable_warning(str(exc)).message]
         frequency.display = bool(self._warnings)
         self.query_one("#frequency-text", Static).update(
             "Frequency advice: " + " ".join(self._warnings) if self._warnings else ""

@@ -2,8 +2,8 @@
 
 Feedback (relief, soreness, sharp pain, inflammation) is saved to the history with
 :meth:`HistoryStore.add_feedback`; worse soreness, sharp pain or inflammation then feeds the
-frequency advice (R9) of the next sessions. When the link was lost, the screen says what
-happened and what the massager did, and ``r`` reconnects.
+frequency advice (R9) of the next sessions, and the article's advice is shown at once. When
+the link was lost, the screen says what happened and what the massager did, and ``r`` reconnects.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from medctl.cli.common import clock_text
 from medctl.errors import MedctlError
 from medctl.history import Feedback, HistoryStore, Soreness
 from medctl.session import EndReason, SessionSummary
+from medctl.session.frequency import overdone_advice
 from medctl.tui.widgets import DeviceBar, Stepper
 
 HEADLINES = {
@@ -115,7 +116,14 @@ class SummaryScreen(Screen[None]):
             return
         self.saved = True
         self.app.notify("Feedback saved. Thank you.", markup=False)
-        self.post_message(self.Done())
+        advice = overdone_advice(feedback.overdone)
+        if advice is None:
+            self.post_message(self.Done())
+            return
+        self.query_one("#advice", Static).update(advice)  # at once, and it stays until esc
+        self.query_one("#advice").display = True
+        self.query_one("#feedback").display = False
+        self.query_one("#summary-message", Static).update("Feedback saved. esc to go on.")
 
     def action_skip(self) -> None:
         self.post_message(self.Done())

@@ -18,20 +18,25 @@ link or process (a vanishing serial port, a closed TCP connection, SIGKILL) are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from firmware_protocol import ErrorCode
-from medctl.client import DeviceClient
+from firmware_protocol import ErrorCode, Fault
+from medctl.client import HEARTBEAT_INTERVAL_S, DeviceClient
 from medctl.errors import CommandRefused, DeviceBusy
 from medctl.history import HistoryStore
 from medctl.session import EndReason, Phase, SafetyCheck, SessionPlan
-from medctl.session.engine import Session
+from medctl.session.engine import TICK_S, Session
 from medctl.testing import simulated_massager
 from medctl.transport.sim import SimTransport
 from simulator import DeviceConfig, SimulatedDevice
@@ -59,6 +64,9 @@ OVERHEAT_S = 2.0  # the device turns the heater off at its next poll; the sessio
 AFTER_FAULT_CLEARS_S = 8.0  # time for a reconnect attempt once the device answers again
 DEVICE_POLLS_S = 1.0  # the device polls every 0.1 s
 STATUS_SAMPLE_S = 12.0  # a status sample is written every 10 s
+STOP_REACHES_S = 0.5  # a STOP is one request on an in-memory link: far less than a control tick or two
+HEARTBEAT_CADENCE_S = HEARTBEAT_INTERVAL_S + TICK_S  # the loop sends one at its first tick after each interval
+HANG_S = 30.0  # real seconds, for work in other threads and processes: only catches a hang
 
 
 @dataclass
@@ -170,10 +178,78 @@ async def controller_crash(world: World) -> None:
 
 
 async def history_read_only(world: World) -> None:
-    world.history._connection().execute("PRAGMA query_only = ON")  # every write now fails as read-only
+    writer = world.session._writer
+    assert writer is not None
+    writer._call(lambda conn: conn.execute("PRAGMA query_only = ON"))  # every write now fails as read-only
     await asyncio.sleep(STATUS_SAMPLE_S)
     if world.session.phase is Phase.PAUSED:
         await world.session.resume()  # a paused session writes nothing until something happens
+    assert await writer.flush(HANG_S)  # the failure is found in the writer's thread, off the loop clock
+
+
+LOCK_HOLDER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+@contextlib.contextmanager
+def locked_by_another_process(path: Path) -> Iterator[None]:
+    """Another process holds the history's write lock (``BEGIN IMMEDIATE``) until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        yield
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait(HANG_S) == 0
+
+
+async def history_locked(world: World) -> None:
+    """While the lock is held: the loop keeps its heartbeats and STOP reaches the device; after it, every
+    event the session queued is in the history, in order."""
+    session, writer = world.session, world.session._writer
+    assert writer is not None
+    queued: list[tuple[str, float]] = []
+    found_locked = threading.Event()
+    spy_on(writer, "record_event", lambda session_id, kind, **kw: queued.append((kind, kw["at_s"])))
+    spy_on(writer, "_report", lambda problem, text: found_locked.set() if problem == "busy" else None)
+    fed: list[float] = []
+    spy_on(world.device._firmware, "_feed_watchdog", lambda: fed.append(asyncio.get_running_loop().time()))
+    with locked_by_another_process(world.history.path):
+        await asyncio.sleep(STATUS_SAMPLE_S)  # a status sample queues up behind the lock
+        if session.phase is Phase.PAUSED:
+            await session.resume()  # and the resume, when paused
+        assert found_locked.wait(HANG_S)  # the writer has met the lock (its own thread; no loop time passes)
+        stopping = asyncio.create_task(session.stop())
+        state = await world.device.wait_for(lambda s: not s.running and s.heat == 0, timeout=STOP_REACHES_S)
+        assert not state.faults & Fault.LINK_LOST  # stopped by our STOP, not by its watchdog
+        gaps = [later - earlier for earlier, later in itertools.pairwise(fed)]
+        assert len(fed) >= STATUS_SAMPLE_S / HEARTBEAT_INTERVAL_S and max(gaps) <= HEARTBEAT_CADENCE_S, gaps
+    await stopping
+    assert await writer.flush(HANG_S)
+    assert session.session_id is not None and writer.lost == 0
+    recorded = [(event.kind, event.at_s) for event in world.history.events(session.session_id)]
+    assert queued and recorded[-len(queued) :] == queued
+
+
+def spy_on(target: object, name: str, spy: Callable[..., object]) -> None:
+    """Call *spy* with the arguments of every call of ``target.name``, before the real one."""
+    real = getattr(target, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        spy(*args, **kwargs)
+        return real(*args, **kwargs)
+
+    setattr(target, name, wrapper)
 
 
 async def second_controller_hello(world: World) -> None:
@@ -236,6 +312,11 @@ ROWS: tuple[Row, ...] = (
     Row("history becomes read-only", history_read_only,
         "unaffected", "keeps the session going; stops writing history",
         "history is not being saved: … read-only", "events up to the failure", None, "history is not being saved"),
+    Row("history locked by another process", history_locked,
+        "unaffected: heartbeats keep their cadence, STOP arrives at once",
+        "queues every write for its history thread; the loop never waits on the file",
+        "the history is locked … written when it is free", "every event, in order, once the lock clears",
+        EndReason.STOPPED, "history is locked by another program", ON({"stop"})),
     Row("a second controller says HELLO", second_controller_hello,
         "refuses it (NOT_OWNER)", "unaffected; the session goes on",
         "the second one: another controller is using the massager", "the session as usual", None, None),

@@ -117,9 +117,13 @@ def test_accelerated_session_completes_and_is_in_the_history(safety_file: Path, 
     )
     assert result.returncode == 0, result.stderr
     assert "Session completed: 5:00" in result.stdout
-    history = json.loads(medctl("history", "--json", db=db).stdout)
-    assert len(history) == 1
+    assert json.loads(medctl("history", "--json", db=db).stdout) == []  # a demo on the simulator
+    history = json.loads(medctl("history", "--json", "--all", db=db).stdout)
+    assert len(history) == 1 and history[0]["simulated"]
     assert history[0]["end_reason"] == "completed" and history[0]["massage_s"] == pytest.approx(300, abs=1)
+    with HistoryStore(db) as store:  # a real session earlier today: R9 now asks for a reason
+        store.begin_session(device="serial:///dev/ttyUSB0", device_model="M", planned_s=300.0, heat=False,
+                            target_intensity=None)  # fmt: skip
     second = medctl("session", "--device", "sim://?speed=60", "--safety-file", str(safety_file), db=db)
     assert second.returncode == 7 and "already started a session today" in second.stderr
     third = medctl(
@@ -127,7 +131,7 @@ def test_accelerated_session_completes_and_is_in_the_history(safety_file: Path, 
         "--override-frequency", "physio said twice today is fine", db=db,
     )  # fmt: skip
     assert third.returncode == 0, third.stderr
-    newest = json.loads(medctl("history", "--json", "--limit", "1", db=db).stdout)[0]
+    newest = json.loads(medctl("history", "--json", "--all", "--limit", "1", db=db).stdout)[0]
     assert newest["overrides"] == ["R9: physio said twice today is fine"]
 
 

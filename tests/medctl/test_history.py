@@ -3,6 +3,7 @@ rule R9 (frequency) at its edges, and export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -22,16 +23,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medctl import history
 from medctl.errors import MedctlError
 from medctl.history import (
     CSV_COLUMNS,
     Feedback,
     HistoryError,
     HistoryStore,
+    HistoryWriter,
     SessionNotFound,
     default_db_path,
+    schema,
 )
+from medctl.history import writer as history_writer
+from medctl.session.frequency import BadFeedback, frequency_warnings, unreadable_warning
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)  # a Wednesday, noon UTC
@@ -110,12 +114,13 @@ def test_parent_directories_are_created(tmp_path: Path) -> None:
 
 def test_migrations_create_the_schema_and_set_user_version(store: HistoryStore, db: Path) -> None:
     conn = raw(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS) == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"sessions", "events", "feedback"}
     columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
     assert {"started_at", "device_model", "planned_s", "state", "end_reason", "massage_s", "pid", "host"} <= columns
+    assert "simulated" in columns
     indexed = {
         (table, conn.execute(f"PRAGMA index_info({index})").fetchone()[2])
         for index, table in conn.execute(
@@ -146,28 +151,28 @@ def test_reopening_keeps_the_data(db: Path) -> None:
 def test_a_later_migration_is_applied_once_and_keeps_the_data(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with HistoryStore(db) as store:
         session_id = begin(store)
-    monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, "ALTER TABLE sessions ADD COLUMN x TEXT;"))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, "ALTER TABLE sessions ADD COLUMN x TEXT;"))
     for _ in range(2):
         with HistoryStore(db) as store:
             assert store.session(session_id).device == "sim://"
-    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_a_failing_migration_leaves_the_previous_version_whole(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with HistoryStore(db):
         pass
     broken = "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);"
-    monkeypatch.setattr(history, "MIGRATIONS", (*history.MIGRATIONS, broken))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
     with pytest.raises(HistoryError), HistoryStore(db):
         pass
     conn = raw(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
 
 
 def test_statements_split_only_at_statement_ends() -> None:
     script = "INSERT INTO t VALUES ('a;b');\nCREATE TABLE u (x);  -- done"
-    assert history._statements(script) == ["INSERT INTO t VALUES ('a;b');", "CREATE TABLE u (x);", "-- done"]
+    assert schema.statements(script) == ["INSERT INTO t VALUES ('a;b');", "CREATE TABLE u (x);", "-- done"]
 
 
 def test_a_database_from_a_newer_medctl_is_refused_untouched(db: Path) -> None:
@@ -242,12 +247,37 @@ def test_a_read_only_store_reads_and_refuses_every_write(db: Path) -> None:
     assert db.read_bytes() == before
 
 
-def test_a_read_only_store_does_not_mark_dead_sessions(db: Path) -> None:
+def test_a_read_only_store_shows_dead_sessions_as_interrupted_without_writing(db: Path) -> None:
     with HistoryStore(db) as store:
         session_id = begin(store)
+        for n, level in enumerate((1, 2, 3)):
+            store.record_event(session_id, "intensity", at_s=60.0 * n, intensity=level, now=T0 + timedelta(minutes=n))
     raw(db).execute("UPDATE sessions SET pid = ?", (dead_pid(),))
+    before = db.read_bytes()
     with HistoryStore(db, read_only=True) as store:
-        assert store.session(session_id).state == "running"
+        (listed,) = store.sessions()
+        single = store.session(session_id)
+    for record in (listed, single):
+        assert (record.state, record.end_reason, record.ended_at) == (
+            "interrupted",
+            "interrupted",
+            T0 + timedelta(minutes=2),
+        )
+        assert (record.massage_s, record.max_intensity) == (120.0, 3)
+    assert db.read_bytes() == before
+    assert raw(db).execute("SELECT state FROM sessions").fetchone()[0] == "running"  # the file is untouched
+
+
+def test_medctl_history_lists_a_dead_process_s_session_as_interrupted(db: Path) -> None:
+    with HistoryStore(db) as store:
+        begin(store)
+    raw(db).execute("UPDATE sessions SET pid = ?", (dead_pid(),))
+    listing = subprocess.run(
+        [sys.executable, "-m", "medctl", "history", "--db", str(db)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "interrupted" in listing.stdout and "running" not in listing.stdout
+    assert raw(db).execute("SELECT state FROM sessions").fetchone()[0] == "running"
 
 
 def test_a_read_only_store_needs_an_existing_history(db: Path) -> None:
@@ -559,9 +589,57 @@ def test_the_week_is_the_seven_days_before_now(store: HistoryStore, local_tz: Ca
     assert codes(store, T0 - timedelta(seconds=1)) == ["weekly_limit"]
 
 
-def test_sessions_after_now_are_not_counted(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
-    begin(store, T0 + timedelta(minutes=1))
+def test_sessions_dated_after_now_count(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    """The clock was set back: a session recorded "later" than now still happened."""
+    begin(store, T0 + timedelta(days=3))
+    assert codes(store, T0) == ["same_day"]
+    for hours in (1, 2, 3, 4):
+        begin(store, T0 + timedelta(days=30, hours=hours))
+    assert codes(store, T0) == ["same_day", "weekly_limit"]
+
+
+def test_feedback_dated_after_now_counts(store: HistoryStore, local_tz: Callable[[str], None]) -> None:
+    session_id = begin(store, T0 - timedelta(days=3))
+    store.add_feedback(session_id, Feedback(3, "same", True), now=T0 + timedelta(days=1))
+    assert codes(store, T0) == ["recent_worse"]
+
+
+def test_simulated_sessions_are_recorded_as_such_and_left_out_of_r9(
+    store: HistoryStore, local_tz: Callable[[str], None]
+) -> None:
+    demos = [begin(store, T0 - timedelta(hours=hours), simulated=True) for hours in (1, 2, 3, 4, 5, 6)]
+    store.add_feedback(demos[0], Feedback(1, "worse", True, True), now=T0 - timedelta(minutes=30))
     assert codes(store, T0) == []
+    real = begin(store, T0 - timedelta(hours=7))
+    assert codes(store, T0) == ["same_day"]
+    assert [record.simulated for record in store.sessions()] == [True] * 6 + [False]
+    assert [record.id for record in store.sessions(include_simulated=False)] == [real]
+    assert store.session(demos[0]).simulated
+
+
+def test_a_history_from_before_the_simulated_flag_reads_as_real_sessions(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        with HistoryStore(db):
+            pass
+    session_id = (
+        raw(db)
+        .execute(
+            "INSERT INTO sessions (started_at, device, device_model, planned_s, heat, pid, host)"
+            " VALUES ('2025-01-15T12:00:00.000000+00:00', 'serial:///dev/ttyUSB0', 'M', 300.0, 0, 1, 'h')"
+        )
+        .lastrowid
+    )
+    before = db.read_bytes()
+    with HistoryStore(db, read_only=True) as store:
+        (record,) = store.sessions(include_simulated=False)
+        assert (record.id, record.simulated) == (session_id, False)
+    assert db.read_bytes() == before
+    with HistoryStore(db) as store:  # a read-write open brings it up to date
+        assert store.session(record.id).simulated is False
+    assert raw(db).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 @pytest.mark.parametrize(
@@ -694,3 +772,189 @@ def test_arbitrary_text_survives_a_round_trip(tmp_path: Path) -> None:
             assert (row["note"], row["overrides"]) == (note, f"R9: {reason}")
 
         round_trip()
+
+
+# -- the writer thread (what a running session writes through) -----------------------------
+
+
+class Locker:
+    """Another connection holding the write lock, as another program would (``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, db: Path) -> None:
+        self.conn = raw(db)
+
+    def __enter__(self) -> Locker:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+HANG_S = 30.0  # only catches a hang; nothing here waits for it
+
+
+async def test_writes_queued_while_locked_are_written_in_order_when_the_lock_clears(
+    store: HistoryStore, db: Path
+) -> None:
+    writer = store.writer()
+    told: list[str] = []
+    writer.on_problem(told.append)
+    session_id = await writer.begin_session(
+        device="tcp://m:1", device_model="M", planned_s=300.0, heat=False, target_intensity=None, now=T0
+    )
+    with Locker(db):
+        for n in range(50):
+            writer.record_event(session_id, "status", at_s=float(n), intensity=n % 5 + 1, now=T0)  # returns at once
+        writer.end_session(session_id, reason="stopped", massage_s=49.0, max_intensity=5, now=T0)
+        assert not writer.wait_written(0.3)  # still locked: nothing could be written
+        assert store.events(session_id) == []
+    assert await writer.flush(HANG_S)
+    assert [event.at_s for event in store.events(session_id)] == [float(n) for n in range(50)]
+    assert store.session(session_id).state == "ended"
+    await asyncio.sleep(0)  # the notice is delivered on the loop
+    assert told == [history_writer.BUSY_TEXT] and writer.lost == 0
+
+
+async def test_a_new_session_id_waits_for_the_lock_and_gives_up_with_a_sentence(store: HistoryStore, db: Path) -> None:
+    writer = store.writer()
+    with Locker(db):
+        with pytest.raises(HistoryError, match="busy"):
+            await writer.begin_session(
+                device="d", device_model="M", planned_s=300.0, heat=False, target_intensity=None, timeout_s=0.3
+            )
+    assert await writer.begin_session(device="d", device_model="M", planned_s=300.0, heat=False, target_intensity=None)
+    assert writer.failure is None  # a lock is not a failure: the writer goes on
+
+
+async def test_a_full_queue_keeps_the_end_counts_the_rest_and_says_so_once(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    writer = HistoryWriter(db, max_pending=3).start()
+    told: list[str] = []
+    writer.on_problem(told.append)
+    try:
+        with Locker(db):
+            for n in range(8):
+                writer.record_event(session_id, "status", at_s=float(n), now=T0)
+            writer.end_session(session_id, reason="completed", massage_s=8.0, max_intensity=1, now=T0)
+            assert writer.lost == 5
+        assert await writer.flush(HANG_S)
+        writer.record_event(session_id, "after", at_s=9.0, now=T0)
+        assert await writer.flush(HANG_S)
+    finally:
+        writer.close()
+    await asyncio.sleep(0)
+    with HistoryStore(db) as store:
+        events = store.events(session_id)
+        assert store.session(session_id).state == "ended"
+    assert [(e.kind, e.at_s) for e in events] == [("status", 0.0), ("status", 1.0), ("status", 2.0),
+                                                  ("gap", 9.0), ("after", 9.0)]  # fmt: skip
+    assert events[3].detail is not None and events[3].detail.startswith("5 events not recorded")
+    assert told.count(history_writer.FULL_TEXT) == 1 and writer.lost == 5
+
+
+async def test_a_failing_write_is_told_once_and_later_writes_are_dropped(store: HistoryStore) -> None:
+    writer = store.writer()
+    told: list[str] = []
+    writer.on_problem(told.append)
+    session_id = await writer.begin_session(
+        device="d", device_model="M", planned_s=300.0, heat=False, target_intensity=None
+    )
+    writer._call(lambda conn: conn.execute("PRAGMA query_only = ON"))
+    for n in range(3):
+        writer.record_event(session_id, "status", at_s=float(n))
+    assert await writer.flush(HANG_S)
+    await asyncio.sleep(0)
+    assert len(told) == 1 and told[0].startswith("history is not being saved") and "read-only" in told[0]
+    assert writer.failure is not None and writer.lost == 3
+    assert store.writer() is not writer  # the next session gets a fresh writer
+    assert store.events(session_id) == []
+
+
+def test_close_writes_what_is_queued_and_abandons_it_only_after_its_timeout(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    writer = HistoryWriter(db).start()
+    writer.record_event(session_id, "status", at_s=1.0)
+    writer.close()
+    late = HistoryWriter(db).start()
+    with Locker(db):
+        late.record_event(session_id, "status", at_s=2.0)
+        late.close(timeout_s=0.2)
+    assert late.lost == 1
+    with HistoryStore(db) as store:
+        assert [event.at_s for event in store.events(session_id)] == [1.0]
+
+
+async def test_r9_is_read_on_the_writer_thread_after_queued_writes(store: HistoryStore) -> None:
+    writer = store.writer()
+    session_id = await writer.begin_session(
+        device="d", device_model="M", planned_s=300.0, heat=False, target_intensity=None, now=T0
+    )
+    assert [w.code for w in await writer.frequency_warnings(T0 + timedelta(minutes=10))] == ["same_day"]
+    demo = await writer.begin_session(
+        device="sim://", device_model="M", planned_s=300.0, heat=False, target_intensity=None, simulated=True, now=T0
+    )
+    assert store.session(demo).simulated and not store.session(session_id).simulated
+
+
+def test_the_store_is_at_the_default_path_when_none_is_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MEDCTL_DB", str(tmp_path / "default.sqlite3"))
+    with HistoryStore() as store:
+        assert store.path == tmp_path / "default.sqlite3"
+    assert store.path.is_file()
+
+
+# -- rule R9 as a pure function --------------------------------------------------------------
+
+
+def test_r9_rule_counts_only_the_window_and_clamps_the_future(local_tz: Callable[[str], None]) -> None:
+    week_ago = T0 - timedelta(days=7)
+    assert frequency_warnings([week_ago], [], T0) == []
+    assert [w.code for w in frequency_warnings([T0 + timedelta(days=400)], [], T0)] == ["same_day"]
+    bad = BadFeedback(T0 - timedelta(hours=47), ("sharp pain",))
+    assert [w.code for w in frequency_warnings([], [bad], T0)] == ["recent_worse"]
+    assert frequency_warnings([], [BadFeedback(T0 - timedelta(hours=48), ("sharp pain",))], T0) == []
+    assert unreadable_warning("it is damaged.").code == "unreadable"
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def medctl_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "medctl", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_medctl_history_leaves_out_simulator_sessions_unless_asked(db: Path) -> None:
+    with HistoryStore(db) as store:
+        real = begin(store, device="serial:///dev/ttyUSB0")
+        demo = begin(store, T0 + timedelta(hours=1), simulated=True)
+    listed = medctl_cli("history", "--db", str(db), "--json")
+    assert [item["id"] for item in json.loads(listed.stdout)] == [real]
+    everything = medctl_cli("history", "--db", str(db), "--json", "--all")
+    assert [item["id"] for item in json.loads(everything.stdout)] == [demo, real]
+
+
+def test_medctl_feedback_of_sharp_pain_gives_the_article_s_advice_at_once(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    told = medctl_cli(
+        "feedback", str(session_id), "--relief", "3", "--soreness", "same", "--sharp-pain", "--db", str(db)
+    )
+    assert told.returncode == 0, told.stderr
+    assert "sharp pain" in told.stdout and "couple of days" in told.stdout
+    calm = medctl_cli("feedback", str(session_id), "--relief", "8", "--soreness", "better", "--db", str(db))
+    assert "couple of days" not in calm.stdout
+
+
+def test_feedback_after_a_cli_session_gives_the_advice_at_once(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from medctl.cli import session as cli_session
+
+    monkeypatch.setattr(cli_session, "ask_feedback", lambda: Feedback(4, "same", False, inflammation=True))
+    cli_session._collect_feedback(store, begin(store))
+    said = capsys.readouterr().out
+    assert "Feedback saved" in said and "inflammation" in said and "couple of days" in said

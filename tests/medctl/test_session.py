@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from firmware_protocol import Fault
 from medctl.client import DeviceClient
 from medctl.errors import TransportError
 from medctl.history import HistoryStore
-from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan
+from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, engine
 from medctl.session.engine import Session
 from medctl.testing import simulated_massager
 from medctl.transport.sim import SimTransport
@@ -305,7 +306,7 @@ async def test_a_hung_session_loop_stops_being_heard_and_the_device_stops() -> N
 
 async def test_r9_frequency_needs_a_recorded_override(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "history.sqlite3") as history:
-        async with simulated_massager() as (device, client):
+        async with simulated_massager(demo=False) as (device, client):
             async with client.session(SessionPlan(minutes=5), safety=SAFE, history=history) as first:
                 await first.stop()
             with pytest.raises(FrequencyOverrideRequired) as refusal:
@@ -322,3 +323,57 @@ async def test_r9_frequency_needs_a_recorded_override(tmp_path: Path) -> None:
         assert second.record.overrides == (f"R9: {override}",)
         (newest, oldest) = history.sessions()
         assert newest.overrides == (f"R9: {override}",) and oldest.overrides == ()
+
+
+async def test_r9_an_unreadable_history_needs_the_override_too(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"not a history at all " * 100)
+    async with simulated_massager() as (device, client):
+        with pytest.raises(FrequencyOverrideRequired, match="could not be read") as refusal:
+            async with client.session(SessionPlan(minutes=5), safety=SAFE, history=HistoryStore(path)):
+                pass
+        assert refusal.value.rule == "R9" and not device.state.running
+        override = "I rested all week"
+        async with client.session(
+            SessionPlan(minutes=5), safety=SAFE, history=HistoryStore(path), override_frequency=override
+        ) as session:
+            assert device.state.running
+            await session.stop()
+    assert session.record.overrides == (f"R9: {override}",)
+    assert any("history is not being saved" in notice for notice in session.record.notices)
+    assert path.read_bytes() == b"not a history at all " * 100
+
+
+async def test_sessions_on_the_built_in_simulator_are_recorded_as_simulated_and_left_out_of_r9(
+    tmp_path: Path,
+) -> None:
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        async with simulated_massager() as (_device, client):
+            for _ in range(2):  # a second session the same day: no R9 warning for demos
+                async with client.session(SessionPlan(minutes=5), safety=SAFE, history=history) as session:
+                    await session.stop()
+        records = history.sessions()
+    assert [record.simulated for record in records] == [True, True]
+    assert all(record.state == "ended" and record.overrides == () for record in records)
+
+
+async def test_a_history_locked_past_the_end_does_not_hold_up_the_stop_and_is_written_when_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "HISTORY_FLUSH_S", 0.05)  # real seconds the end waits for the record
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as history:
+        async with simulated_massager() as (device, client):
+            async with client.session(SessionPlan(minutes=5), safety=SAFE, history=history) as session:
+                await until(session, 30)
+                locker = sqlite3.connect(path, isolation_level=None)
+                locker.execute("BEGIN IMMEDIATE")  # another program holds the lock until after the session
+                summary = await session.stop()
+                assert summary.end_reason is EndReason.STOPPED and not device.state.running
+            locker.execute("ROLLBACK")
+            locker.close()
+        session_id = session.session_id
+        assert session_id is not None
+    with HistoryStore(path) as history:  # closing the store above waited for the queued writes
+        assert history.session(session_id).state == "ended"
+        assert history.events(session_id)[-1].kind == "stop"

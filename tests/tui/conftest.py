@@ -84,8 +84,8 @@ class JumpClock:
 class PluggableTransport(SimTransport):
     """The simulator's link, which cannot be re-opened while the test has 'unplugged' it."""
 
-    def __init__(self, connector: SimConnector, device: SimulatedDevice) -> None:
-        super().__init__(device=device)
+    def __init__(self, connector: SimConnector, device: SimulatedDevice, *, demo: bool) -> None:
+        super().__init__(device=device, demo=demo)
         self._connector = connector
 
     async def open(self) -> None:
@@ -109,7 +109,9 @@ class SimConnector:
         async with SimulatedDevice(DeviceConfig(), clock=simulator.ScaledClock(self._speed)) as device:
             self.device = device
             clock = self._clock or ScaledClock(self._speed)
-            client = DeviceClient(PluggableTransport(self, device), address=url, clock=clock)
+            client = DeviceClient(
+                PluggableTransport(self, device, demo=url.startswith("sim://")), address=url, clock=clock
+            )
             await client.open()
             try:
                 yield client

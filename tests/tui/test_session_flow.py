@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from medctl.history import HistoryStore
 from medctl.session import EndReason, Phase
@@ -77,17 +77,52 @@ async def test_a_whole_session_with_heat_and_a_target_then_feedback(
         assert client.status is not None and not client.status.running and client.status.heat == 0
         await pilot.press("right", "right", "down", "left", "enter")  # relief 7, soreness better, save
         await tui.on_screen(pilot, PlanScreen)
-        assert "today" in text_of(pilot, "#frequency-text")  # R9 now advises against a second session
+        assert not app.screen.query_one("#frequency").display  # a demo on the simulator does not count for R9
     with HistoryStore(tmp_path / "history.sqlite3") as history:
         (record,) = history.sessions()
         events = history.events(record.id)
-    assert record.end_reason == "completed" and record.heat and record.target_intensity == 3
+    assert record.end_reason == "completed" and record.heat and record.target_intensity == 3 and record.simulated
     phases = [e.phase for e in events if e.kind == "phase"]
     assert phases == ["warm_up", "massage", "step_down"]
     assert events[-1].kind == "stop" and events[-1].detail == "completed"
     assert [e.heat for e in events if e.kind == "heat"] == [1, 0]
     assert record.feedback is not None
     assert (record.feedback.relief, record.feedback.soreness, record.feedback.sharp_pain) == (7, "better", False)
+
+
+async def test_sharp_pain_shows_the_advice_at_once_and_every_override_reason_is_typed_afresh(
+    make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path
+) -> None:
+    # a massager at a real address (the simulator stands in for it), so R9 counts its sessions
+    app = make_app(connector=tui.SimConnector(speed=20), device="tcp://massager.test:5000")
+    async with app.run_test(size=SIZE) as pilot:
+        await start_session(pilot, tui)
+        summary = await tui.on_screen(pilot, SummaryScreen, limit=30)
+        await pilot.press("down", "down", "right", "enter")  # sharp pain: yes, save
+        await pilot.pause()
+        assert app.screen is summary  # the advice is shown at once, before anything else
+        assert "couple of days" in text_of(pilot, "#advice") and summary.query_one("#advice").display
+        await pilot.press("escape")
+        plan = await tui.on_screen(pilot, PlanScreen)
+        assert "sharp pain" in text_of(pilot, "#frequency-text")
+        assert plan.query_one("#override", Input).value == ""
+        await pilot.press("enter")  # no reason typed: refused, the override field gets the focus
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen) and "write a reason" in text_of(pilot, "#plan-message")
+        await pilot.press(*"physio agreed", "enter")
+        live = await tui.on_screen(pilot, LiveScreen)
+        await tui.until(pilot, lambda: live.last_update is not None, "the first update")
+        await pilot.press("space")
+        await tui.on_screen(pilot, SummaryScreen)
+        await pilot.press("escape")
+        await tui.on_screen(pilot, PlanScreen)
+        assert plan.query_one("#override", Input).value == ""  # never the last session's reason
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        newest, first = history.sessions()
+    assert newest.overrides == ("R9: physio agreed",) and first.feedback is not None and first.feedback.sharp_pain
 
 
 async def test_a_refused_increase_during_warm_up_shows_its_reason(make_app: Callable[..., MedctlApp], tui: Any) -> None:
