@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import TracebackType
@@ -57,8 +57,10 @@ SAMPLE_INTERVAL_S: Final = 10.0
 #: At the end of a session, wait this long (real time, off the loop) for its history to be written;
 #: a file still locked after it gets the rest written when it is free, while medctl stays open.
 HISTORY_FLUSH_S: Final = 2.0
-#: R10: reconnect attempts after a lost link, with these waits (link time) between them.
-RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: R10: the first reconnect attempts after a lost link, with these waits (link time) before them;
+#: then one every RECONNECT_EVERY_S for as long as the session may stay interrupted (its pause limit).
+RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0)
+RECONNECT_EVERY_S: Final = 5.0
 #: The pad temperature a massager cuts its heater at (DESIGN §3, SPEC ``max_temp_c``).
 PAD_TEMP_CAP_C: Final = 45.0
 #: A report this far above the cap means the device's own cut-off failed: the controller stops it.
@@ -633,7 +635,10 @@ class Session:
                 return
 
     async def _reconnect(self) -> bool:
-        for wait in self._backoff:
+        """Try again and again, backing off, until the massager is back or the pause limit is reached."""
+        for wait in self._reconnect_waits():
+            if self._halt_left() <= 0:
+                return False
             await asyncio.sleep(wait)  # link time, not session time
             if self.done:
                 return True
@@ -642,9 +647,11 @@ class Session:
                 # never carry on at the old setting; after a STOP during the reconnect, this is it
                 await self._massager.stop()
                 self._allowed_running, self._allowed_heat = False, 0
-            except WrongDevice as exc:  # another massager answers there: never use it
-                self._announce(str(exc))
-                return False
+            except WrongDevice as exc:  # another massager answers there: never use it; ours may come back
+                if self._notice != str(exc):
+                    self._announce(str(exc))
+                    self._record("wrong_device", detail=str(exc))
+                continue
             except MedctlError as exc:
                 _LOGGER.info("reconnect failed: %s", exc)
                 continue
@@ -654,6 +661,11 @@ class Session:
                 self._announce("reconnected; the massager is stopped — resume to continue at the lightest setting")
             return True
         return False
+
+    def _reconnect_waits(self) -> Iterator[float]:
+        yield from self._backoff
+        while True:
+            yield min(self._backoff[-1], RECONNECT_EVERY_S) if self._backoff else RECONNECT_EVERY_S
 
     # --- internals -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from medctl.history import HistoryStore
 from medctl.session import EndReason, Phase
+from medctl.session.rules import DEFAULT_PAUSE_LIMIT_S
 from medctl.tui.app import MedctlApp
 from medctl.tui.help import HelpScreen
 from medctl.tui.live import LiveScreen
@@ -138,7 +139,8 @@ async def test_a_link_that_stays_lost_ends_the_session_and_r_reconnects_later(
         await start_session(pilot, tui)
         connector.unplugged = True
         connector.device.faults.drop_links()
-        summary: SummaryScreen = await tui.on_screen(pilot, SummaryScreen, limit=30)
+        # medctl keeps trying for as long as the session may stay interrupted (its pause limit)
+        summary: SummaryScreen = await tui.on_screen(pilot, SummaryScreen, limit=DEFAULT_PAUSE_LIMIT_S + 30)
         assert summary.record.end_reason is EndReason.LINK_LOST
         assert "link to the massager was lost" in text_of(pilot, "#headline")
         assert "watchdog" in text_of(pilot, "#notices")
