@@ -286,7 +286,7 @@ async def test_link_that_never_comes_back_ends_the_session() -> None:
         async with massager.session(plan, safety=SAFE) as session:
             await until(session, 30)
             device.faults.drop_links()
-            record = await asyncio.wait_for(session.wait(), 60)
+            record = await asyncio.wait_for(session.wait(), plan.pause_limit_s + 60)  # tries until the pause limit
         assert record.end_reason is EndReason.LINK_LOST
         assert not device.state.running
         await massager.close()
