@@ -29,6 +29,8 @@ MIN_FRAME_LEN: Final = HEADER_LEN + CRC_LEN
 
 #: COBS adds at most one byte per 254 and the stream adds the 0x00 delimiter.
 MAX_STREAM_FRAME_LEN: Final = MAX_FRAME_LEN + 2
+#: COBS bytes of one packet before its delimiter (SPEC.md §9.1): a 22nd byte without a 0x00 is oversize.
+MAX_STREAM_PACKET_LEN: Final = MAX_STREAM_FRAME_LEN - 1
 STREAM_DELIMITER: Final = b"\x00"
 
 #: Largest string field in an INFO answer (payload minus request type and field id).

@@ -294,9 +294,19 @@ class Ack(DeviceMessage):
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Self:
+        """Decode an ACK and check its result (SPEC.md §4.2 step 6 for ACK, §5.3).
+
+        The ``request`` byte decides the layout of the rest, so it is checked first: a byte
+        that names no request type is ``bad_value`` whatever follows. Then the data must have
+        the length §5.3 gives for that request (``bad_payload``) and defined values (``bad_value``).
+        """
         if not payload:
             raise BadPayload("ACK payload must name the request type")
-        return cls(_enum(MsgType, payload[0], "ACK request type"), bytes(payload[1:]))
+        if payload[0] not in REQUEST_TYPES:
+            raise BadValue(f"ACK request type: 0x{payload[0]:02X} is not a request type")
+        request, data = MsgType(payload[0]), bytes(payload[1:])
+        _check_ack_data(request, data)
+        return cls(request, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +381,7 @@ class Status(DeviceMessage):
             temp,
             Fault(faults),
             battery,
-            StatusFlag(flags & (StatusFlag.CHARGING | StatusFlag.OWNED)),
+            StatusFlag(flags),  # reserved bits kept: ignored by readers, but the frame re-encodes exactly
             run,
         )
 
@@ -417,7 +427,7 @@ class HelloResult:
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         version, levels, heat, features, watchdog = _unpack(cls.LAYOUT, data, "HELLO result")
-        return cls(version, levels, heat, Feature(features & (Feature.HEAT | Feature.BATTERY)), watchdog)
+        return cls(version, levels, heat, Feature(features), watchdog)  # reserved bits kept (SPEC.md §5.8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +490,28 @@ class PairConfirmResult:
         if len(data) != CONFIRMATION_LEN:
             raise BadPayload(f"PAIR_CONFIRM result must be {CONFIRMATION_LEN} bytes, got {len(data)}")
         return cls(bytes(data))
+
+
+#: Types 0x01..0x7F that name a request (SPEC.md §5.1): what an ACK or a device may accept.
+REQUEST_TYPES: Final = frozenset(t for t in MsgType if t < 0x80)
+
+
+def _check_ack_data(request: MsgType, data: bytes) -> None:
+    """Raise ``bad_payload`` / ``bad_value`` unless *data* is a valid result of *request* (SPEC.md §5.3)."""
+    match request:
+        case MsgType.HELLO:
+            HelloResult.from_bytes(data)
+        case MsgType.GET_INFO:
+            InfoResult.from_bytes(data)
+        case MsgType.GET_STATUS:
+            Status.from_payload(data)
+        case MsgType.PAIR_BEGIN:
+            PairBeginResult.from_bytes(data)
+        case MsgType.PAIR_CONFIRM:
+            PairConfirmResult.from_bytes(data)
+        case _:
+            if data:
+                raise BadPayload(f"an ACK of {request.name} carries no data, got {len(data)} bytes")
 
 
 MESSAGE_TYPES: Final[dict[int, type[Message]]] = {

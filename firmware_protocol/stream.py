@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from cobs import cobs
 
-from firmware_protocol.constants import MAX_STREAM_FRAME_LEN, STREAM_DELIMITER
+from firmware_protocol.constants import MAX_STREAM_PACKET_LEN, STREAM_DELIMITER
 from firmware_protocol.errors import BadEncoding, FrameError, OversizeFrame
 from firmware_protocol.frame import Frame
 
@@ -54,7 +54,8 @@ class StreamDecoder:
             self._overflow = False
             start = end + 1
             if overflowed:
-                self._report(OversizeFrame(f"stream packet longer than {MAX_STREAM_FRAME_LEN} bytes"))
+                too_long = f"stream packet of more than {MAX_STREAM_PACKET_LEN} bytes before its delimiter"
+                self._report(OversizeFrame(too_long))
             elif packet:
                 frame = self._decode(packet)
                 if frame is not None:
@@ -73,7 +74,7 @@ class StreamDecoder:
             self.stats.discarded_bytes += len(chunk)
             return
         self._buffer += chunk
-        if len(self._buffer) > MAX_STREAM_FRAME_LEN:
+        if len(self._buffer) > MAX_STREAM_PACKET_LEN:
             self.stats.discarded_bytes += len(self._buffer)
             self._buffer.clear()
             self._overflow = True

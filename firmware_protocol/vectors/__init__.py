@@ -74,13 +74,18 @@ class FrameVector:
 
 @dataclass(frozen=True, slots=True)
 class StreamVector:
-    """Serial/TCP stream bytes fed to one decoder in ``chunks``; the raw ``frames`` and error count expected."""
+    """Serial/TCP stream bytes fed to one decoder in ``chunks``; the raw ``frames`` and error count expected.
+
+    ``nacks`` are the frames a device answers for the packets counted in ``errors`` (only
+    an ``unsupported_version`` packet is answered, SPEC.md §7.3 step 2); a controller answers none.
+    """
 
     name: str
     description: str
     chunks: tuple[bytes, ...]
     frames: tuple[bytes, ...]
     errors: int
+    nacks: tuple[bytes, ...] = ()
 
     @property
     def data(self) -> bytes:
@@ -230,6 +235,7 @@ def _stream_vector(item: Mapping[str, Any]) -> StreamVector:
         chunks=tuple(bytes.fromhex(_str(chunk)) for chunk in _get(item, "chunks", list)),
         frames=tuple(bytes.fromhex(_str(frame)) for frame in _get(item, "frames", list)),
         errors=_int(_get(item, "errors", int)),
+        nacks=tuple(bytes.fromhex(_str(nack)) for nack in _get(item, "nacks", list, [])),
     )
 
 
@@ -307,7 +313,7 @@ def _enum(kind: type[E], value: object) -> E:
 
 
 def _flags(kind: type[F], value: object) -> F:
-    """A flag set given as a list of member names (``[]`` for none)."""
+    """A flag set: member names in ascending bit order, then reserved bits as one number (``[]`` for none)."""
     if not isinstance(value, list):
         raise ValueError(f"{kind.__name__} must be a list of names, got {value!r}")
     result = kind(0)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from firmware_protocol import (
     MAX_PAYLOAD_LEN,
     Ack,
+    BadPayload,
     BadValue,
     ClearFaults,
     ErrorCode,
@@ -47,6 +48,10 @@ from firmware_protocol import (
     encode_stream,
 )
 from firmware_protocol.constants import MAX_INFO_LEN, NO_BATTERY
+from firmware_protocol.messages import REQUEST_TYPES
+
+#: Requests whose ACK carries a result (SPEC.md §5.3); every other ACK carries none.
+ACK_RESULTS = {MsgType.HELLO, MsgType.GET_INFO, MsgType.GET_STATUS, MsgType.PAIR_BEGIN, MsgType.PAIR_CONFIRM}
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
@@ -63,8 +68,19 @@ statuses = st.builds(
     pad_temp_centi_c=st.integers(-0x8000, 0x7FFF),
     faults=faults,
     battery=battery,
-    flags=st.integers(0, 3).map(StatusFlag),
+    flags=u8.map(StatusFlag),  # reserved bits included: decoding keeps them (SPEC.md §5.8)
     run_seconds=u16,
+)
+hello_results = st.builds(HelloResult, u8, u8, u8, u8.map(Feature), u16)
+info_texts = st.text(max_size=MAX_INFO_LEN).filter(lambda t: len(t.encode()) <= MAX_INFO_LEN)
+info_results = st.builds(InfoResult, st.sampled_from(InfoField), info_texts)
+#: ACKs as §5.3 allows them: every request type with the result its request defines.
+acks = st.one_of(
+    st.builds(Ack, st.sampled_from([t for t in REQUEST_TYPES if t not in ACK_RESULTS]), st.just(b"")),
+    st.builds(Ack, st.just(MsgType.HELLO), hello_results.map(HelloResult.to_bytes)),
+    st.builds(Ack, st.just(MsgType.GET_INFO), info_results.map(InfoResult.to_bytes)),
+    st.builds(Ack, st.just(MsgType.GET_STATUS), statuses.map(Status.payload)),
+    st.builds(Ack, st.sampled_from([MsgType.PAIR_BEGIN, MsgType.PAIR_CONFIRM]), st.binary(min_size=8, max_size=8)),
 )
 
 MESSAGES: dict[MsgType, st.SearchStrategy[Message]] = {
@@ -80,7 +96,7 @@ MESSAGES: dict[MsgType, st.SearchStrategy[Message]] = {
     MsgType.CLEAR_FAULTS: st.builds(ClearFaults, faults),
     MsgType.PAIR_BEGIN: st.builds(PairBegin, u32, st.binary(min_size=8, max_size=8)),
     MsgType.PAIR_CONFIRM: st.builds(PairConfirm, st.binary(min_size=8, max_size=8)),
-    MsgType.ACK: st.builds(Ack, st.sampled_from(MsgType), st.binary(max_size=MAX_PAYLOAD_LEN - 1)),
+    MsgType.ACK: acks,
     MsgType.NACK: st.builds(Nack, u8, st.sampled_from(ErrorCode), u8),
     MsgType.STATUS: statuses,
     MsgType.FAULT: st.builds(FaultEvent, single_fault, st.booleans(), u8),
@@ -109,7 +125,7 @@ def test_message_round_trip_through_the_stream(message: Message, seq: int) -> No
     assert [bytes(f) for f in StreamDecoder().feed(encode_stream(data))] == [data]
 
 
-@given(st.builds(HelloResult, u8, u8, u8, st.integers(0, 3).map(Feature), u16))
+@given(hello_results)
 def test_hello_result_round_trip(result: HelloResult) -> None:
     assert HelloResult.from_bytes(result.to_bytes()) == result
     Frame.loads(encode_message(Ack(MsgType.HELLO, result.to_bytes()), 0))
@@ -157,7 +173,7 @@ def test_any_well_formed_frame_decodes_or_raises_a_message_error(msg_type: int, 
 
 @given(st.binary(max_size=20), st.data())
 def test_corrupted_valid_frames_raise_only_protocol_errors(payload: bytes, data: st.DataObject) -> None:
-    raw = bytearray(encode_message(Ack(MsgType.STOP, payload[: MAX_PAYLOAD_LEN - 1]), 5))
+    raw = bytearray(bytes(Frame(msg_type=MsgType.ACK, seq=5, payload=payload[:MAX_PAYLOAD_LEN])))
     index = data.draw(st.integers(0, len(raw) - 1))
     raw[index] ^= data.draw(st.integers(1, 0xFF))
     with contextlib.suppress(ProtocolError):
@@ -208,3 +224,15 @@ def test_undefined_fault_bits_are_bad_values(mask: int) -> None:
     ):
         with pytest.raises(BadValue):
             decode_message(Frame(msg_type=kind, seq=0, payload=payload))
+
+
+@given(st.sampled_from(sorted(REQUEST_TYPES - ACK_RESULTS)), st.binary(min_size=1, max_size=MAX_PAYLOAD_LEN - 1))
+def test_an_ack_with_data_for_an_empty_result_is_bad_payload(request: MsgType, data: bytes) -> None:
+    with pytest.raises(BadPayload):
+        decode_message(Frame(msg_type=MsgType.ACK, seq=0, payload=bytes([request]) + data))
+
+
+@given(u8.filter(lambda t: t not in REQUEST_TYPES), st.binary(max_size=MAX_PAYLOAD_LEN - 1))
+def test_an_ack_naming_no_request_is_bad_value_whatever_its_data(request: int, data: bytes) -> None:
+    with pytest.raises(BadValue):
+        decode_message(Frame(msg_type=MsgType.ACK, seq=0, payload=bytes([request]) + data))

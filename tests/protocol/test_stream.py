@@ -6,7 +6,20 @@ import random
 
 import pytest
 
-from firmware_protocol import FrameError, Hello, StreamDecoder, encode_message, encode_stream
+from firmware_protocol import (
+    SUPPORTED_VERSIONS,
+    ErrorCode,
+    Frame,
+    FrameError,
+    Hello,
+    Nack,
+    OversizeFrame,
+    StreamDecoder,
+    UnsupportedVersion,
+    decode_message,
+    encode_message,
+    encode_stream,
+)
 from firmware_protocol.constants import MAX_STREAM_FRAME_LEN
 from firmware_protocol.vectors import FrameVector, StreamVector, load_frame_vectors, load_stream_vectors
 
@@ -95,3 +108,24 @@ def test_overflow_discards_until_the_delimiter() -> None:
     assert decoder.feed(b"\x01" * 100 + b"\x00" + encode_stream(frame)) == [Hello(1, 1, 7).to_frame(3)]
     assert decoder.stats.errors == 1
     assert decoder.stats.discarded_bytes == 200
+
+
+def test_21_cobs_bytes_are_a_packet_and_a_22nd_is_oversize() -> None:
+    """SPEC.md §9.1: at most 21 COBS bytes precede a delimiter; a 22nd without one is oversize."""
+    longest = bytes([0x15]) + bytes(range(1, 21))
+    _, errors, _ = run([longest + b"\x00"])
+    assert [type(e) for e in errors] != [OversizeFrame]  # decoded and checked as a frame (its CRC is wrong)
+    _, errors, decoder = run([longest + b"\x16", b"\x00"])
+    assert [type(e) for e in errors] == [OversizeFrame] and decoder.stats.discarded_bytes == 22
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.nacks], ids=lambda v: v.name)
+def test_device_answers_are_unsupported_version_nacks(vector: StreamVector) -> None:
+    """A device answers only unsupported-version packets (SPEC.md §4.3); the vector lists those answers."""
+    _, errors, _ = run(vector.chunks)
+    rejected = [e for e in errors if isinstance(e, UnsupportedVersion)]
+    assert len(vector.nacks) == len(rejected) <= vector.errors
+    for nack, error in zip(vector.nacks, rejected, strict=True):
+        frame = Frame.loads(nack)
+        assert frame.seq == error.seq
+        assert decode_message(frame) == Nack(error.msg_type, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib.resources import files
+
 import pytest
 
 from firmware_protocol import (
@@ -10,6 +13,7 @@ from firmware_protocol import (
     ErrorCode,
     Fault,
     FaultEvent,
+    Feature,
     Frame,
     FrameError,
     HelloResult,
@@ -22,6 +26,7 @@ from firmware_protocol import (
     ProtocolError,
     Request,
     Status,
+    StatusFlag,
     UnsupportedVersion,
     decode_message,
     encode_message,
@@ -175,3 +180,40 @@ def test_edges_are_covered() -> None:
 def test_every_request_vector_is_a_request() -> None:
     for vector in VALID:
         assert isinstance(vector.message, Request) == (vector.data[1] < 0x80)
+
+
+# --- SPEC.md §10.2: how bit sets are written ------------------------------------------------------
+
+BIT_SETS = {"faults": Fault, "flags": StatusFlag, "features": Feature}
+
+
+def _bit_set_lists(node: object) -> list[tuple[str, list[object]]]:
+    if isinstance(node, dict):
+        found = [(key, value) for key, value in node.items() if key in BIT_SETS and isinstance(value, list)]
+        return found + [item for value in node.values() for item in _bit_set_lists(value)]
+    if isinstance(node, list):
+        return [item for value in node for item in _bit_set_lists(value)]
+    return []
+
+
+def test_bit_sets_list_names_in_ascending_bit_order_then_reserved_bits() -> None:
+    document = json.loads(files("firmware_protocol.vectors").joinpath("frames.json").read_text(encoding="utf-8"))
+    lists = _bit_set_lists(document)
+    assert any(any(isinstance(item, int) for item in value) for _, value in lists), "a vector keeps reserved bits"
+    for key, value in lists:
+        kind = BIT_SETS[key]
+        names = [item for item in value if isinstance(item, str)]
+        numbers = [item for item in value if isinstance(item, int)]
+        assert value == [*names, *numbers] and len(numbers) <= 1, (key, value)
+        masks = [kind[name].value for name in names]
+        assert masks == sorted(set(masks)), (key, value)
+        defined = sum(member.value for member in kind)
+        assert all(number and not number & defined for number in numbers), (key, value)
+
+
+WITH_BIT_SETS = [v for v in VALID if v.data[1] in {MsgType.STATUS, MsgType.ACK}]
+
+
+@pytest.mark.parametrize("vector", WITH_BIT_SETS, ids=lambda v: v.name)
+def test_reserved_bits_survive_a_round_trip(vector: FrameVector) -> None:
+    assert encode_message(decode_message(Frame.loads(vector.data)), Frame.loads(vector.data).seq) == vector.data
