@@ -32,7 +32,12 @@ class DeviceConfig:
     time_constant_s: float = 60.0
     max_temp_c: float = 45.0
     watchdog_s: float = DEFAULT_WATCHDOG_S
+    #: Run budget (SPEC.md §7.6): this much motor time, counted across STOP/START, then auto-off.
     auto_off_s: float = 900.0
+    #: Heater budget: this much heating, with or without the motor, then the heater switches off.
+    heat_limit_s: float = 900.0
+    #: Seconds of budget a second of rest gives back (0.5: an exhausted budget is full after 30 minutes).
+    rest_refill: float = 0.5
     status_interval_s: float = STATUS_INTERVAL_S
     battery: bool = False
     battery_drain_per_min: float = 0.5
@@ -75,10 +80,12 @@ def _check_temperatures(config: DeviceConfig) -> None:
 
 
 def _check_times(config: DeviceConfig) -> None:
-    for name in ("time_constant_s", "watchdog_s", "auto_off_s", "status_interval_s"):
+    for name in ("time_constant_s", "watchdog_s", "auto_off_s", "heat_limit_s", "status_interval_s"):
         value = getattr(config, name)
         _require(math.isfinite(value) and value > 0, f"{name} must be a positive number of seconds, got {value}")
     _require(config.watchdog_s <= MAX_WATCHDOG_S, f"watchdog_s must fit HELLO's u16 milliseconds (≤ {MAX_WATCHDOG_S})")
+    refill = config.rest_refill
+    _require(math.isfinite(refill) and refill > 0, f"rest_refill must be a positive ratio, got {refill}")
     drain = config.battery_drain_per_min
     _require(math.isfinite(drain) and drain >= 0, "battery_drain_per_min must be ≥ 0")
 

@@ -71,6 +71,14 @@ class FaultInjector:
         """Put *percent* of charge back into the battery."""
         self._firmware.set_battery(percent)
 
+    def exhaust_run_budget(self) -> None:
+        """Use up the motor's run budget: AUTO_OFF at the next poll, as after 15 minutes of running."""
+        self._firmware.exhaust_run_budget()
+
+    def exhaust_heat_budget(self) -> None:
+        """Use up the heater's budget: its time limit switches the heat off at the next poll."""
+        self._firmware.exhaust_heat_budget()
+
     def refuse(self, code: ErrorCode = ErrorCode.BUSY) -> None:
         """NACK every request except STOP with *code*."""
         self._firmware.inject_refusal(code)

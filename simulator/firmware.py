@@ -70,6 +70,11 @@ FORCED_OVERSHOOT_C: Final = 1.0
 START_BLOCKERS: Final = Fault.MOTOR_STALL | Fault.BATTERY_EMPTY
 #: Faults that keep the heater from switching on.
 HEAT_BLOCKERS: Final = Fault.OVER_TEMPERATURE
+#: The only level the motor may start at from standstill (SPEC.md §7.4.5, DESIGN.md R2).
+LIGHTEST_LEVEL: Final = 1
+#: FAULT AUTO_OFF ``detail``: which time limit tripped (SPEC.md §5.6, §7.6).
+AUTO_OFF_RUN: Final = 0
+AUTO_OFF_HEAT: Final = 1
 #: Types 0x80..0xFF flow device → controller (answers and events); a device never executes them.
 DEVICE_TYPE_BIT: Final = 0x80
 #: STATUS carries these as i16 hundredths of a degree and u16 seconds.
@@ -99,6 +104,11 @@ class DeviceState:
     battery: int | None
     run_seconds: float
     links: int = 0
+    #: Motor and heater time used from their budgets (SPEC.md §7.6), and whether each is exhausted.
+    run_used_s: float = 0.0
+    heat_used_s: float = 0.0
+    run_locked: bool = False
+    heat_locked: bool = False
     frames_received: int = 0
     frames_sent: int = 0
     frames_dropped: int = 0
@@ -158,6 +168,26 @@ class _Injected:
 
 
 @dataclass
+class _Budget:
+    """Time an output may still be on (SPEC.md §7.6): used while on, given back slowly while off.
+
+    Once exhausted it stays ``locked`` until rest has refilled it completely, so stopping
+    and starting again cannot reset it.
+    """
+
+    used: float = 0.0
+    locked: bool = False
+
+    def step(self, on: bool, dt: float, refill: float) -> None:
+        if on:
+            self.used += dt
+            return
+        self.used = max(0.0, self.used - refill * dt)
+        if self.used == 0.0:
+            self.locked = False
+
+
+@dataclass
 class _Physics:
     motor: MotorState = MotorState.IDLE
     intensity: int = 1
@@ -166,6 +196,8 @@ class _Physics:
     run_s: float = 0.0
     battery: float | None = None
     faults: Fault = Fault.NONE
+    run_budget: _Budget = field(default_factory=_Budget)
+    heat_budget: _Budget = field(default_factory=_Budget)
 
 
 class _Refused(Exception):
@@ -277,6 +309,7 @@ class Firmware:
         self._check_stall()
         self._check_battery()
         self._check_auto_off()
+        self._check_heat_limit()
         self._settle()
         self._send_periodic_status(now)
         self._changed()
@@ -296,6 +329,10 @@ class Firmware:
             battery=self._battery_percent(),
             run_seconds=p.run_s,
             links=len(self._links),
+            run_used_s=p.run_budget.used,
+            heat_used_s=p.heat_budget.used,
+            run_locked=p.run_budget.locked,
+            heat_locked=p.heat_budget.locked,
             frames_received=c.frames_received,
             frames_sent=c.frames_sent,
             frames_dropped=c.frames_dropped,
@@ -345,6 +382,16 @@ class Firmware:
         if self._physics.battery is None:
             raise RuntimeError("this device has no battery (DeviceConfig.battery is False)")
         self._physics.battery = min(max(percent, 0.0), 100.0)
+        self._changed()
+
+    def exhaust_run_budget(self) -> None:
+        """Use up the motor's run budget: auto-off at the next poll, as after 15 minutes of running."""
+        self._physics.run_budget.used = max(self._physics.run_budget.used, self.config.auto_off_s)
+        self._changed()
+
+    def exhaust_heat_budget(self) -> None:
+        """Use up the heater's budget: the heater's time limit trips at the next poll."""
+        self._physics.heat_budget.used = max(self._physics.heat_budget.used, self.config.heat_limit_s)
         self._changed()
 
     @property
@@ -473,8 +520,13 @@ class Firmware:
     def _start(self, link: Link, state: _LinkState, level: int) -> None:
         self._require_control(link, state)
         _require_range(level, 1, self.config.intensity_levels)
-        _require_clear(self._physics.faults & START_BLOCKERS)
         p = self._physics
+        if p.motor is MotorState.IDLE:
+            _require_range(level, LIGHTEST_LEVEL, LIGHTEST_LEVEL)  # from standstill only at the lightest level
+        blocking = p.faults & START_BLOCKERS
+        if p.run_budget.locked:
+            blocking |= Fault.AUTO_OFF
+        _require_clear(blocking)
         if p.motor is MotorState.IDLE:
             p.motor, p.run_s = MotorState.RUNNING, 0.0
         p.intensity = level
@@ -488,7 +540,8 @@ class Firmware:
         self._require_control(link, state)
         _require_range(level, 0, self.config.heat_levels)
         if level > 0:
-            _require_clear(self._physics.faults & HEAT_BLOCKERS)
+            locked = Fault.AUTO_OFF if self._physics.heat_budget.locked else Fault.NONE
+            _require_clear(self._physics.faults & HEAT_BLOCKERS | locked)
         self._physics.heat = level
 
     def _clear_faults(self, link: Link, state: _LinkState, mask: Fault) -> None:
@@ -501,8 +554,10 @@ class Firmware:
 
     def _clearable(self) -> Fault:
         """Latched faults whose cause is gone."""
-        clearable = Fault.LINK_LOST | Fault.AUTO_OFF
+        clearable = Fault.LINK_LOST
         p = self._physics
+        if not (p.run_budget.locked or p.heat_budget.locked):
+            clearable |= Fault.AUTO_OFF
         if p.pad_temp_c < self.config.max_temp_c - OVER_TEMPERATURE_HYSTERESIS_C:
             clearable |= Fault.OVER_TEMPERATURE
         if not self._injected.stall:
@@ -561,6 +616,8 @@ class Firmware:
     def _step_physics(self, dt: float) -> None:
         p, cfg = self._physics, self.config
         p.pad_temp_c = step_temperature(p.pad_temp_c, cfg.heat_target_c(p.heat), dt, cfg.time_constant_s)
+        p.run_budget.step(p.motor is MotorState.RUNNING, dt, cfg.rest_refill)
+        p.heat_budget.step(p.heat > 0, dt, cfg.rest_refill)
         if p.motor is MotorState.RUNNING:
             p.run_s += dt
             if p.battery is not None:
@@ -601,10 +658,20 @@ class Firmware:
             self._latch(Fault.BATTERY_EMPTY)
 
     def _check_auto_off(self) -> None:
-        p = self._physics
-        if p.motor is MotorState.RUNNING and p.run_s >= self.config.auto_off_s:
+        """The run budget is used up: stop as for STOP, and refuse START until rest refills it."""
+        budget = self._physics.run_budget
+        if budget.used >= self.config.auto_off_s and not budget.locked:
+            budget.locked = True
             self._stop_outputs()
-            self._latch(Fault.AUTO_OFF)
+            self._latch(Fault.AUTO_OFF, AUTO_OFF_RUN)
+
+    def _check_heat_limit(self) -> None:
+        """The heater budget is used up, motor running or not: heat off until rest refills it."""
+        budget = self._physics.heat_budget
+        if budget.used >= self.config.heat_limit_s and not budget.locked:
+            budget.locked = True
+            self._physics.heat = 0
+            self._latch(Fault.AUTO_OFF, AUTO_OFF_HEAT)
 
     def _stop_motor(self) -> None:
         self._physics.motor, self._physics.run_s = MotorState.IDLE, 0.0

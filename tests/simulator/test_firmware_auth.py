@@ -170,8 +170,8 @@ def test_read_only_requests_stay_open(paired: Controller, request_: Request) -> 
 
 def test_an_authenticated_hello_negotiates_version_2_and_takes_ownership(owner: Controller) -> None:
     assert owner.bench.firmware.state.owner == OWNER
-    assert isinstance(owner.request(Start(2)), Ack)
-    assert owner.bench.firmware.state.running and owner.bench.firmware.state.intensity == 2
+    assert isinstance(owner.request(Start(1)), Ack)
+    assert owner.bench.firmware.state.running and owner.bench.firmware.state.intensity == 1
 
 
 def test_hello_result_reports_version_2(paired: Controller) -> None:
@@ -203,7 +203,7 @@ def test_an_unpaired_device_refuses_signed_frames_it_cannot_check(bench: Bench) 
 
 
 def test_an_older_frame_replayed_is_refused(owner: Controller) -> None:
-    start = owner.bench.send(owner.link, Start(3), key=owner.key, counter=10)
+    start = owner.bench.send(owner.link, Start(1), key=owner.key, counter=10)
     owner.request(Stop(), counter=11)
     owner.link.take()
     executed = owner.bench.firmware.state.requests_executed
@@ -231,7 +231,7 @@ def test_a_replayed_hello_on_another_link_does_not_move_ownership(owner: Control
 
 def test_a_retry_of_the_same_frame_is_answered_from_memory_not_refused(owner: Controller) -> None:
     owner.link.take()
-    frame = owner.bench.send(owner.link, Start(2), key=owner.key, counter=30)
+    frame = owner.bench.send(owner.link, Start(1), key=owner.key, counter=30)
     first = owner.link.take()
     executed = owner.bench.firmware.state.requests_executed
     owner.bench.firmware.receive(owner.link, frame)  # the ACK was lost: the controller retries
@@ -242,7 +242,7 @@ def test_a_retry_of_the_same_frame_is_answered_from_memory_not_refused(owner: Co
 
 
 def test_refused_frames_do_not_displace_the_retry_memory(owner: Controller) -> None:
-    frame = owner.bench.send(owner.link, Start(2), key=owner.key, counter=40)
+    frame = owner.bench.send(owner.link, Start(1), key=owner.key, counter=40)
     owner.link.take()
     forged = seal(SetIntensity(5), 99, bytes(32), 41)
     owner.bench.firmware.receive(owner.link, forged)  # a rogue peer on the same serial line
@@ -250,7 +250,7 @@ def test_refused_frames_do_not_displace_the_retry_memory(owner: Controller) -> N
     owner.link.take()
     owner.bench.firmware.receive(owner.link, frame)
     [(_, answer)] = [(s, m) for s, m in owner.link.take() if isinstance(m, Ack | Nack)]
-    assert isinstance(answer, Ack) and owner.bench.firmware.state.intensity == 2
+    assert isinstance(answer, Ack) and owner.bench.firmware.state.intensity == 1
 
 
 def test_counters_outlive_links(owner: Controller) -> None:
@@ -278,9 +278,9 @@ def test_keys_and_counters_survive_a_restart(owner: Controller) -> None:
 
 @pytest.mark.parametrize("how", ["plain", "forged", "replayed", "no_session"])
 def test_stop_is_never_refused(owner: Controller, how: str) -> None:
-    owner.request(Start(3), counter=80)
+    owner.request(Start(1), counter=80)
     old_stop = owner.bench.send(owner.link, Stop(), key=owner.key, counter=81)
-    owner.request(Start(3), counter=82)
+    owner.request(Start(1), counter=82)
     stranger = owner.bench.link("stranger")
     frames = {
         "plain": owner.bench.send(stranger, Stop()),
@@ -295,7 +295,7 @@ def test_stop_is_never_refused(owner: Controller, how: str) -> None:
 
 
 def test_forged_frames_on_the_owners_link_do_not_feed_the_watchdog(owner: Controller) -> None:
-    owner.request(Start(2))
+    owner.request(Start(1))
     forger = Controller(owner.bench, owner.link, OWNER, bytes(32))
     for _ in range(6):
         owner.bench.advance(0.5)

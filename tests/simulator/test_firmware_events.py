@@ -39,10 +39,10 @@ def test_status_immediately_on_every_reportable_change(bench: Bench) -> None:
     link = bench.link()
     bench.hello(link)
     link.take()
-    bench.request(link, Start(2))
+    bench.request(link, Start(1))
     [running] = statuses(link)
-    assert (running.state, running.intensity) == (MotorState.RUNNING, 2)
-    bench.request(link, SetIntensity(2))
+    assert (running.state, running.intensity) == (MotorState.RUNNING, 1)
+    bench.request(link, SetIntensity(1))
     assert statuses(link) == [], "no change, no event"
     bench.request(link, GetStatus())
     assert statuses(link) == []
@@ -121,7 +121,7 @@ def test_identical_frame_is_answered_without_executing_again(bench: Bench) -> No
     link = bench.link()
     bench.hello(link)
     link.take()
-    frame = encode_message(Start(2), 42)
+    frame = encode_message(Start(1), 42)
     bench.firmware.receive(link, frame)
     executed = bench.firmware.state.requests_executed
     first = link.frames[0]
@@ -135,7 +135,7 @@ def test_identical_frame_is_answered_without_executing_again(bench: Bench) -> No
 def test_duplicate_gets_the_remembered_answer_even_if_state_moved_on(bench: Bench) -> None:
     link, other = bench.link(), bench.link("other")
     bench.hello(link)
-    bench.request(link, Start(3))
+    bench.request(link, Start(1))
     query = encode_message(GetStatus(), 99)
     bench.firmware.receive(link, query)
     first = link.frames[-1]

@@ -34,7 +34,7 @@ def test_second_controller_is_refused_but_may_read(bench: Bench) -> None:
 def test_non_owner_stop_still_stops(bench: Bench) -> None:
     a, b = bench.link("a"), bench.link("b")
     bench.hello(a, controller_id=1)
-    bench.request(a, Start(2))
+    bench.request(a, Start(1))
     assert bench.request(b, Stop()) == Ack(MsgType.STOP)
     assert bench.firmware.state.state is MotorState.IDLE
     assert bench.firmware.state.owner == 1
@@ -43,7 +43,7 @@ def test_non_owner_stop_still_stops(bench: Bench) -> None:
 def test_same_controller_takes_over_on_a_new_link(bench: Bench) -> None:
     old, new = bench.link("old"), bench.link("new")
     bench.hello(old, controller_id=7)
-    bench.request(old, Start(2))
+    bench.request(old, Start(1))
     bench.hello(new, controller_id=7)
     assert bench.request(new, SetIntensity(3)) == Ack(MsgType.SET_INTENSITY)
     assert bench.request(old, SetIntensity(4)) == Nack(MsgType.SET_INTENSITY, ErrorCode.HELLO_REQUIRED)
@@ -56,7 +56,7 @@ def test_same_controller_takes_over_on_a_new_link(bench: Bench) -> None:
 def test_goodbye_from_the_owner_stops_and_releases(bench: Bench) -> None:
     a, b = bench.link("a"), bench.link("b")
     bench.hello(a, controller_id=1)
-    bench.request(a, Start(3))
+    bench.request(a, Start(1))
     bench.request(a, SetHeat(2))
     assert bench.request(a, Goodbye()) == Ack(MsgType.GOODBYE)
     state = bench.firmware.state
@@ -72,7 +72,7 @@ def test_goodbye_from_the_owner_stops_and_releases(bench: Bench) -> None:
 def test_goodbye_from_a_non_owner_does_nothing(bench: Bench) -> None:
     a, b = bench.link("a"), bench.link("b")
     bench.hello(a, controller_id=1)
-    bench.request(a, Start(3))
+    bench.request(a, Start(1))
     assert bench.request(b, Goodbye()) == Ack(MsgType.GOODBYE)
     assert bench.firmware.state.running and bench.firmware.state.owner == 1
 
@@ -80,7 +80,7 @@ def test_goodbye_from_a_non_owner_does_nothing(bench: Bench) -> None:
 def test_detach_keeps_ownership_until_the_watchdog(bench: Bench) -> None:
     a, b, c = bench.link("a"), bench.link("b"), bench.link("c")
     bench.hello(a, controller_id=1)
-    bench.request(a, Start(2))
+    bench.request(a, Start(1))
     bench.firmware.detach(a)
     assert bench.firmware.state.owner == 1 and bench.firmware.state.running
     assert bench.request(b, Hello(1, 1, 2)) == Nack(MsgType.HELLO, ErrorCode.NOT_OWNER)
@@ -93,7 +93,7 @@ def test_detach_keeps_ownership_until_the_watchdog(bench: Bench) -> None:
 def test_reconnect_with_the_same_id_after_detach(bench: Bench) -> None:
     a, b = bench.link("a"), bench.link("b")
     bench.hello(a, controller_id=9)
-    bench.request(a, Start(2))
+    bench.request(a, Start(1))
     bench.firmware.detach(a)
     bench.advance(1)
     bench.hello(b, controller_id=9)

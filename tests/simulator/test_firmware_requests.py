@@ -105,18 +105,43 @@ def test_control_requests_need_hello(bench: Bench, request_: Start) -> None:
     assert bench.firmware.state.running is False
 
 
-def test_start_runs_the_motor_at_the_level(bench: Bench) -> None:
+def test_start_runs_the_motor_at_the_lightest_level(bench: Bench) -> None:
     link = bench.link()
     bench.hello(link)
-    assert bench.request(link, Start(3)) == Ack(MsgType.START)
+    bench.request(link, SetIntensity(4))  # a stored level does not carry into a start
+    assert bench.request(link, Start(1)) == Ack(MsgType.START)
     state = bench.firmware.state
-    assert (state.state, state.intensity) == (MotorState.RUNNING, 3)
+    assert (state.state, state.intensity) == (MotorState.RUNNING, 1)
+
+
+@pytest.mark.parametrize("level", [2, 3, 5])
+def test_start_above_the_lightest_level_from_standstill_is_refused(bench: Bench, level: int) -> None:
+    """SPEC.md §7.4.5: from IDLE only START 1; the NACK is OUT_OF_RANGE with detail 1, the highest allowed."""
+    link = bench.link()
+    bench.hello(link)
+    executed = bench.firmware.state.requests_executed
+    assert_nack(bench.request(link, Start(level)), ErrorCode.OUT_OF_RANGE, 1)
+    state = bench.firmware.state
+    assert (state.state, state.intensity, state.requests_executed) == (MotorState.IDLE, 1, executed)
+
+
+def test_start_above_the_lightest_level_is_refused_after_every_kind_of_stop(bench: Bench) -> None:
+    link = bench.link()
+    bench.hello(link)
+    for stop in (Stop(), Goodbye()):
+        bench.request(link, Start(1))
+        bench.request(link, SetIntensity(5))
+        bench.request(link, stop)
+        bench.hello(link)
+        assert_nack(bench.request(link, Start(5)), ErrorCode.OUT_OF_RANGE, 1)
+        assert not bench.firmware.state.running
 
 
 def test_start_is_idempotent_and_changes_level_while_running(bench: Bench) -> None:
     link = bench.link()
     bench.hello(link)
-    bench.request(link, Start(2))
+    bench.request(link, Start(1))
+    bench.request(link, SetIntensity(2))
     bench.advance(10, link=False)  # device time only: the watchdog stays quiet
     assert bench.request(link, Start(2)) == Ack(MsgType.START)
     assert bench.firmware.state.run_seconds == pytest.approx(10)
@@ -185,7 +210,8 @@ def test_set_heat_on_a_device_without_heater(make_bench: Callable[..., Bench]) -
 def test_stop_is_accepted_from_any_link(bench: Bench) -> None:
     owner, stranger = bench.link("owner"), bench.link("stranger")
     bench.hello(owner)
-    bench.request(owner, Start(3))
+    bench.request(owner, Start(1))
+    bench.request(owner, SetIntensity(3))
     bench.request(owner, SetHeat(2))
     assert bench.request(stranger, Stop()) == Ack(MsgType.STOP)
     state = bench.firmware.state
@@ -195,7 +221,7 @@ def test_stop_is_accepted_from_any_link(bench: Bench) -> None:
 def test_refusal_nacks_everything_but_stop(bench: Bench) -> None:
     link = bench.link()
     bench.hello(link)
-    bench.request(link, Start(2))
+    bench.request(link, Start(1))
     bench.firmware.inject_refusal(ErrorCode.BUSY)
     for request in (GetStatus(), Heartbeat(), SetIntensity(3), Hello(1, 1, 1), GetInfo(InfoField.MODEL)):
         assert_nack(bench.request(link, request), ErrorCode.BUSY)

@@ -19,6 +19,7 @@ from firmware_protocol import (
     MsgType,
     Nack,
     SetHeat,
+    SetIntensity,
     Start,
     Status,
     Stop,
@@ -29,7 +30,8 @@ from simulator.testing import Bench, RecordingLink
 def owned_and_running(bench: Bench, controller_id: int = 1) -> RecordingLink:
     link = bench.link()
     bench.hello(link, controller_id)
-    bench.request(link, Start(2))
+    bench.request(link, Start(1))
+    bench.request(link, SetIntensity(2))
     bench.request(link, SetHeat(1))
     link.take()
     return link
@@ -105,16 +107,7 @@ def test_auto_off_after_900_seconds_of_running(bench: Bench) -> None:
     state = bench.firmware.state
     assert (state.state, state.heat, state.faults, state.owner) == (MotorState.IDLE, 0, Fault.AUTO_OFF, 1)
     assert FaultEvent(Fault.AUTO_OFF, active=True) in fault_events(link)
-    assert bench.request(link, Start(1)) == Ack(MsgType.START), "AUTO_OFF is informational"
-
-
-def test_stopping_resets_the_continuous_run(bench: Bench) -> None:
-    link = owned_and_running(bench)
-    bench.advance(800, step=1.0, link=False)
-    bench.request(link, Stop())
-    bench.request(link, Start(1))
-    bench.advance(800, step=1.0, link=False)
-    assert bench.firmware.state.running and not bench.firmware.state.faults
+    assert bench.request(link, Start(1)) == Nack(MsgType.START, ErrorCode.FAULT_ACTIVE, Fault.AUTO_OFF)
 
 
 # --- thermal model -----------------------------------------------------------------------------
@@ -134,7 +127,7 @@ def test_pad_reaches_63_percent_after_one_time_constant(bench: Bench) -> None:
 
 
 def test_pad_settles_near_the_target(bench: Bench) -> None:
-    heat_up(bench, 1, 900.0)
+    heat_up(bench, 1, 600.0)
     assert bench.firmware.state.pad_temp_c == pytest.approx(38.0, abs=0.01)
     assert not bench.firmware.state.faults
 
@@ -250,12 +243,15 @@ def test_clear_faults_needs_ownership(bench: Bench) -> None:
     assert bench.request(other, ClearFaults(Fault.LINK_LOST)) == Nack(MsgType.CLEAR_FAULTS, ErrorCode.HELLO_REQUIRED)
 
 
-def test_auto_off_and_link_lost_always_clear(bench: Bench) -> None:
+def test_link_lost_always_clears_and_auto_off_once_rested(bench: Bench) -> None:
     link = owned_and_running(bench)
     bench.advance(901, step=1.0, link=False)
     bench.advance(3.1, device=False)
     bench.hello(link)
     assert bench.firmware.state.faults == Fault.AUTO_OFF | Fault.LINK_LOST
+    bench.request(link, ClearFaults(Fault(0x1F)))
+    assert bench.firmware.state.faults == Fault.AUTO_OFF, "the run budget is still empty"
+    bench.advance(1800, step=5.0, link=False)
     bench.request(link, ClearFaults(Fault(0x1F)))
     assert bench.firmware.state.faults == Fault.NONE
     answer = bench.request(link, GetStatus())

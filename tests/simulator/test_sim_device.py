@@ -63,7 +63,7 @@ async def test_watchdog_fires_after_three_seconds_of_loop_time() -> None:
     async with SimulatedDevice() as device:
         link = device.open_link()
         await hello(link)
-        await request(link, Start(2), 1)
+        await request(link, Start(1), 1)
         started = now()
         state = await device.wait_for(lambda s: not s.owned, timeout=10)
         assert 3.0 <= now() - started <= 3.0 + 0.06
@@ -114,8 +114,8 @@ async def test_wait_for_wakes_on_a_change() -> None:
     async with SimulatedDevice() as device:
         link = device.open_link()
         await hello(link)
-        waiter = asyncio.create_task(device.wait_for(lambda s: s.intensity == 4, timeout=1))
-        await link.send(encode_message(Start(4), 1))
+        waiter = asyncio.create_task(device.wait_for(lambda s: s.running, timeout=1))
+        await link.send(encode_message(Start(1), 1))
         state = await waiter
         assert state.running and now() < 0.01
 

@@ -54,7 +54,7 @@ def now() -> float:
 async def test_stall_motor_and_release() -> None:
     async with SimulatedDevice() as device:
         link = await owned(device)
-        await exchange(link, Start(2), 1)
+        await exchange(link, Start(1), 1)
         device.faults.stall_motor()
         state = await device.wait_for(lambda s: bool(s.faults & Fault.MOTOR_STALL), timeout=0.2)
         assert not state.running
@@ -149,7 +149,7 @@ async def test_duplicate_incoming_frame_is_executed_once() -> None:
         await drain(link)
         executed = device.state.requests_executed
         device.faults.duplicate_next(1, "in")
-        await link.send(encode_message(Start(2), 1))
+        await link.send(encode_message(Start(1), 1))
         frames = await drain(link)
         answers = [f for f in frames if Frame.loads(f).msg_type in (MsgType.ACK, MsgType.NACK)]
         assert len(answers) == 2 and answers[0] == answers[1]
