@@ -149,7 +149,7 @@ def test_heater_alone_after_stop_is_switched_off_at_its_limit(bench: Bench) -> N
     assert fault_events(link) == [FaultEvent(Fault.AUTO_OFF, active=True, detail=1)]
 
 
-def test_heater_limit_applies_with_the_motor_running_and_leaves_the_motor_alone(make_bench: Callable[..., Bench]) -> None:
+def test_heater_limit_applies_while_the_motor_runs_and_spares_the_motor(make_bench: Callable[..., Bench]) -> None:
     bench = make_bench(auto_off_s=1200.0)
     link = owner(bench)
     bench.request(link, Start(1))

@@ -22,7 +22,6 @@ from firmware_protocol import (
     SetIntensity,
     Start,
     Status,
-    Stop,
 )
 from simulator.testing import Bench, RecordingLink
 
