@@ -5,7 +5,8 @@
 the firmware every 50 ms of loop time (the watchdog's resolution), while device time comes
 from the injected :class:`~simulator.clock.Clock`. Controllers reach it in process
 (:meth:`open_link`), over a pseudo-terminal (:meth:`serve_pty`), over TCP (:meth:`serve_tcp`) or
-as a Bluetooth LE peripheral on a bumble radio (:meth:`serve_ble`, which needs bumble).
+as a Bluetooth LE peripheral on a bumble radio (:meth:`serve_ble`, which needs bumble). A
+conformance run triggers the device's faults through the control port (:meth:`serve_control`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Final, Protocol, Self
 
 from simulator.clock import Clock, LoopClock
 from simulator.config import DeviceConfig
+from simulator.control import ControlEndpoint
 from simulator.faults import FaultInjector
 from simulator.firmware import DeviceState, Firmware
 from simulator.inprocess import InProcessLink
@@ -120,6 +122,12 @@ class SimulatedDevice:
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> TcpEndpoint:
         """Serve the device on TCP; ``endpoint.port`` is the bound port."""
         endpoint = await TcpEndpoint.start(self._firmware, self.faults, host, port)
+        self._endpoints.append(endpoint)
+        return endpoint
+
+    async def serve_control(self, host: str = "127.0.0.1", port: int = 0) -> ControlEndpoint:
+        """Open the control port (SPEC.md Appendix A) that triggers device faults from outside; off unless asked."""
+        endpoint = await ControlEndpoint.start(self._firmware, self.faults, host, port)
         self._endpoints.append(endpoint)
         return endpoint
 

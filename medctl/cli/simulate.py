@@ -45,6 +45,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="PORT",
         help="TCP port of the virtual link (default: a free one)",
     )
+    parser.add_argument(
+        "--control",
+        type=int,
+        metavar="PORT",
+        help="open a control port on the loopback interface that triggers device faults for conformance runs "
+        "(auto-off, heat-limit, over-temperature, stall, battery, busy; see SPEC.md Appendix A). Off by default",
+    )
     parser.add_argument("--speed", type=positive_float, default=1.0, help="run the device clock X times faster")
     parser.add_argument("--intensity-levels", type=int_in(1, 255), default=5, metavar="N")
     parser.add_argument("--heat-levels", type=int_in(0, 255), default=2, metavar="M")
@@ -76,6 +83,8 @@ async def run(args: argparse.Namespace) -> int:
             await _serve_tcp(device, args.host, args.tcp)
         if args.ble is not None:
             await _serve_ble(device, stack, args.ble, args.host, args.ble_port)
+        if args.control is not None:
+            await _serve_control(device, args.control)
         print(f"pairing code: {device.firmware.pairing_code}", flush=True)
         print(
             f"simulating {config.model}: intensity 1..{config.intensity_levels}, heat 0..{config.heat_levels}, "
@@ -93,6 +102,14 @@ async def _serve_tcp(device: SimulatedDevice, host: str, port: int) -> None:
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     print(f"tcp: {tcp.host}:{tcp.port}", flush=True)
+
+
+async def _serve_control(device: SimulatedDevice, port: int) -> None:
+    try:
+        control = await device.serve_control("127.0.0.1", port)
+    except (OSError, OverflowError) as exc:
+        raise UsageError(f"cannot open the control port {port}: {getattr(exc, 'strerror', None) or exc}") from exc
+    print(f"control: {control.host}:{control.port} (fault triggers, one command per line; try 'help')", flush=True)
 
 
 async def _serve_ble(device: SimulatedDevice, stack: contextlib.AsyncExitStack, hci: str, host: str, port: int) -> None:

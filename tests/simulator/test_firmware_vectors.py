@@ -9,8 +9,22 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_protocol import Ack, ErrorCode, Frame, MsgType, Nack, Request, decode_message
-from firmware_protocol.vectors import FrameVector, load_frame_vectors
+from firmware_protocol import (
+    Ack,
+    AuthFailure,
+    ErrorCode,
+    Frame,
+    HelloResult,
+    MsgType,
+    Nack,
+    Request,
+    SetHeat,
+    Start,
+    Stop,
+    StreamDecoder,
+    decode_message,
+)
+from firmware_protocol.vectors import FrameVector, StreamVector, load_frame_vectors, load_stream_vectors
 from simulator.testing import Bench
 
 VECTORS = load_frame_vectors()
@@ -84,3 +98,32 @@ def test_every_vector_is_classified() -> None:
 def test_selected_answers_in_full(name: str, expected: Ack | Nack) -> None:
     [vector] = [v for v in VECTORS if v.name == name]
     assert answers(vector) == [(vector.seq, expected)]
+
+
+# --- stream vectors: what a device answers (SPEC.md §10.3 "nacks") -------------------------------
+
+
+@pytest.mark.parametrize("vector", load_stream_vectors(), ids=lambda v: v.name)
+def test_a_device_answers_the_stream_errors_the_vector_lists(vector: StreamVector) -> None:
+    """Fed through a stream decoder, only unsupported-version packets are answered, as ``nacks`` says."""
+    bench = Bench()
+    link = bench.link()
+    decoder = StreamDecoder(on_error=lambda error: bench.firmware.frame_error(link, error))
+    delivered = [bytes(frame) for chunk in vector.chunks for frame in decoder.feed(chunk)]
+    assert delivered == list(vector.frames)
+    assert link.frames == list(vector.nacks)
+
+
+# --- SPEC.md §6.7: the version byte is read per frame, whatever was negotiated -----------------------
+
+
+def test_a_version_2_frame_on_a_link_that_negotiated_version_1() -> None:
+    bench = Bench()
+    link = bench.link()
+    assert HelloResult.from_bytes(bench.hello(link).data).version == 1
+    bench.request(link, Start(1))
+    refused = bench.request(link, SetHeat(2), key=bytes(32), counter=1)
+    assert refused == Nack(MsgType.SET_HEAT, ErrorCode.AUTH_FAILED, AuthFailure.UNKNOWN_CONTROLLER)
+    assert bench.firmware.state.heat == 0
+    assert bench.request(link, Stop(), key=bytes(32), counter=2) == Ack(MsgType.STOP)
+    assert not bench.firmware.state.running
