@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 
 import pytest
@@ -32,7 +33,7 @@ from firmware_protocol import (
     encode_message,
 )
 from firmware_protocol.constants import FRAME_VERSIONS
-from firmware_protocol.vectors import FrameVector, load_frame_vectors
+from firmware_protocol.vectors import FrameVector, load_frame_vectors, load_stream_vectors
 
 VECTORS = load_frame_vectors()
 VALID = [v for v in VECTORS if v.valid]
@@ -217,3 +218,12 @@ WITH_BIT_SETS = [v for v in VALID if v.data[1] in {MsgType.STATUS, MsgType.ACK}]
 @pytest.mark.parametrize("vector", WITH_BIT_SETS, ids=lambda v: v.name)
 def test_reserved_bits_survive_a_round_trip(vector: FrameVector) -> None:
     assert encode_message(decode_message(Frame.loads(vector.data)), Frame.loads(vector.data).seq) == vector.data
+
+
+def test_spec_states_the_vector_counts() -> None:
+    """SPEC.md §10.1 says how many vectors there are; it must not drift from the files."""
+    spec = files("firmware_protocol").joinpath("SPEC.md").read_text(encoding="utf-8")
+    counts = r"hold (\d+) frame vectors \((\d+) valid:.*?; (\d+) invalid:.*?\), (\d+) stream vectors"
+    found = re.search(counts, spec, re.S)
+    assert found is not None
+    assert tuple(map(int, found.groups())) == (len(VECTORS), len(VALID), len(INVALID), len(load_stream_vectors()))
