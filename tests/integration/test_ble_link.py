@@ -168,9 +168,9 @@ async def answer(frames: asyncio.Queue[bytes], seq: int) -> bytes:
 async def test_medctl_connects_by_name_prefix_and_reads_the_device() -> None:
     async with on_air() as (device, air), massager(air, "ble://?name=neck") as client:
         assert client.identity is not None and client.identity.model == "NeckEase 2"
-        await client.raw().start(2)
+        await client.raw().start(1)
         await client.raw().set_heat(1)
-        assert device.state.running and device.state.intensity == 2 and device.state.heat == 1
+        assert device.state.running and device.state.intensity == 1 and device.state.heat == 1
 
 
 async def test_a_full_guided_session_on_the_virtual_clock() -> None:

@@ -46,8 +46,8 @@ async def test_the_hci_option_joins_a_virtual_link_served_over_tcp() -> None:
         url = f"ble://?name=NeckEase&hci={peripheral.join_with}"
         async with connect(url) as massager:
             assert massager.identity is not None and massager.identity.model == "NeckEase 2"
-            await massager.raw().start(2)
-            assert device.state.running and device.state.intensity == 2
+            await massager.raw().start(1)
+            assert device.state.running and device.state.intensity == 1
             assert peripheral.hci_server.hosts == 1
             server = peripheral.hci_server
             server.close()  # the other end of the HCI transport goes away: as if the simulator stopped

@@ -49,7 +49,7 @@ async def test_watchdog_stops_motor_and_heater_when_heartbeats_cease(
     massager = DeviceClient(SerialTransport(pty.path), heartbeat_interval=None)
     await massager.open()
     try:
-        await massager.raw().start(3)
+        await massager.raw().start(1)
         await massager.raw().set_heat(1)
         loop = asyncio.get_running_loop()
         silent_since = loop.time()

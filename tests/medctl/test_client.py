@@ -74,7 +74,7 @@ async def test_watchdog_stops_the_device_when_heartbeats_cease() -> None:
     async with SimulatedDevice() as device:
         silent = DeviceClient(SimTransport(device=device), heartbeat_interval=None)
         await silent.open()
-        await silent.raw().start(2)
+        await silent.raw().start(1)
         await silent.raw().set_heat(1)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -140,7 +140,7 @@ async def test_link_loss_is_reported_and_fails_pending_requests() -> None:
 
 async def test_reconnect_reads_state_and_does_not_resume() -> None:
     async with simulated_massager() as (device, client):
-        await client.raw().start(3)
+        await client.raw().start(1)
         device.faults.drop_links()
         await client.wait_lost()
         await device.wait_for(lambda s: not s.running, timeout=5)
@@ -178,7 +178,7 @@ async def test_updates_end_with_connection_lost() -> None:
 
 async def test_second_controller_is_refused_but_may_read_and_stop() -> None:
     async with simulated_massager() as (device, client):
-        await client.raw().start(2)
+        await client.raw().start(1)
         other = DeviceClient(SimTransport(device=device))
         with pytest.raises(DeviceBusy, match="another controller"):
             await other.open()
@@ -212,7 +212,7 @@ async def test_close_stops_the_device() -> None:
     async with SimulatedDevice() as device:
         massager = DeviceClient(SimTransport(device=device))
         await massager.open()
-        await massager.raw().start(2)
+        await massager.raw().start(1)
         await massager.close()
         assert not device.state.running and not device.state.owned
 
@@ -231,7 +231,7 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
     """A bug in a background task is never silent: the device is told to stop, the loss is a
     ControllerFailure, and reconnecting refuses to paper over it."""
     async with simulated_massager() as (device, client):
-        await client.raw().start(2)
+        await client.raw().start(1)
         transport = client._transport
 
         async def broken_recv() -> object:

@@ -78,7 +78,7 @@ async def test_counters_carry_on_across_connections(store: KeyStore) -> None:
         for _ in range(3):
             client = client_for(device, store)
             await client.open()
-            await client.raw().start(2)
+            await client.raw().start(1)
             await client.close()
         last = device.firmware.auth.last_counter(record.controller_id)
         stored = store.get(record.serial)
@@ -144,7 +144,7 @@ async def test_stop_from_a_stranger_is_accepted(store: KeyStore) -> None:
         client = client_for(device, store)
         await client.open()
         try:
-            await client.raw().start(2)
+            await client.raw().start(1)
             stranger = DeviceClient(SimTransport(device=device))
             await stranger.open_link()
             await stranger.stop()
