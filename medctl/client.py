@@ -764,10 +764,12 @@ def _parse(parse: Callable[[bytes], T], data: bytes) -> T:
 class RawMassager:
     """Raw level control with no session rules: for firmware and bench work only.
 
-    ``massager.raw().start(3)`` runs the motor at 3 at once, with no warm-up, no limits and no
-    record. A person's massage goes through :meth:`DeviceClient.session`. While a session runs on
-    the connection, every call here raises :class:`~medctl.errors.SessionRunning`; the STOP latch
-    still holds (heat only after a START since the last STOP).
+    ``massager.raw().start(1)`` then ``set_intensity(3)`` runs the motor at 3 at once, with no
+    warm-up, no limits of medctl's and no record (the device keeps its own: START only at level 1
+    from standstill, auto-off, the heater's time limit, SPEC.md §7.4.5, §7.6). A person's massage
+    goes through :meth:`DeviceClient.session`. While a session runs on the connection, every call
+    here raises :class:`~medctl.errors.SessionRunning`; the STOP latch still holds (heat only after
+    a START since the last STOP).
     """
 
     def __init__(self, client: DeviceClient) -> None:

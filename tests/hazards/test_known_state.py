@@ -14,7 +14,8 @@ pytestmark = pytest.mark.looptime
 @pytest.mark.parametrize(("heat", "expected"), [(False, 0), (True, 1)])
 async def test_a_session_sets_the_planned_heat_over_what_was_left_on(heat: bool, expected: int) -> None:
     async with simulated_massager() as (device, client):
-        await client.raw().start(4)
+        await client.raw().start(1)  # the device starts only at 1 from standstill (SPEC §7.4.5)
+        await client.raw().set_intensity(4)
         await client.raw().set_heat(2)  # left on by bench work (or another program)
         async with client.session(SessionPlan(minutes=5, heat=heat), safety=ALL_CLEAR, history=NO_HISTORY) as session:
             assert session.phase is Phase.WARM_UP
