@@ -12,6 +12,7 @@ def test_defaults_describe_the_design_device() -> None:
     config = DeviceConfig()
     assert (config.intensity_levels, config.heat_levels, config.heat_targets_c) == (5, 2, (38.0, 42.0))
     assert (config.max_temp_c, config.watchdog_s, config.auto_off_s) == (45.0, DEFAULT_WATCHDOG_S, 900.0)
+    assert (config.heat_limit_s, config.rest_refill) == (900.0, 0.5)  # SPEC.md §2, §7.6
     assert config.heat_target_c(0) == config.ambient_c == 31.0
     assert config.heat_target_c(2) == 42.0
 
@@ -34,6 +35,9 @@ def test_config_is_frozen() -> None:
         ({"watchdog_s": -1.0}, "watchdog_s"),
         ({"watchdog_s": 70.0}, "u16"),
         ({"status_interval_s": float("inf")}, "status_interval_s"),
+        ({"heat_limit_s": 0.0}, "heat_limit_s"),
+        ({"rest_refill": float("nan")}, "rest_refill"),
+        ({"rest_refill": 0.0}, "rest_refill"),
         ({"battery_drain_per_min": -0.1}, "battery_drain_per_min"),
         ({"model": "a much too long model name"}, "model"),
         ({"serial": "ÉÉÉÉÉÉÉ"}, "serial"),
