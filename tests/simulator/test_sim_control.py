@@ -7,6 +7,7 @@ them over a real TCP connection, on real time with a generous bound that only ca
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -124,3 +125,43 @@ async def test_the_control_port_over_tcp() -> None:
             assert await asyncio.wait_for(reader.read(), 5.0) == b"", "the connection is closed"
         finally:
             writer.close()
+
+
+async def test_medctl_simulate_control_opens_the_documented_port() -> None:
+    """SPEC.md Appendix A end to end: ``medctl simulate --control 0`` prints the port; commands work on it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "medctl", "simulate", "--tcp", "0", "--control", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):  # generous: only catches a hang
+            while not (line := (await process.stdout.readline()).decode()).startswith("control: "):
+                assert line, "medctl simulate ended without opening the control port"
+            host, port = line.split()[1].rsplit(":", 1)
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"busy on\nstate\n")
+            assert await reader.readline() == b"ok busy\n"
+            assert (await reader.readline()).startswith(b"ok state=IDLE intensity=1 heat=0 ")
+            writer.close()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_medctl_simulate_has_no_control_port_unless_asked() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "medctl", "simulate", "--tcp", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        lines = []
+        async with asyncio.timeout(30):
+            while not (line := (await process.stdout.readline()).decode()).startswith("pairing code: "):
+                assert line, "medctl simulate ended early"
+                lines.append(line)
+        assert not [line for line in lines if line.startswith("control: ")]
+    finally:
+        process.terminate()
+        await process.wait()
