@@ -72,11 +72,11 @@ class FaultInjector:
         self._firmware.set_battery(percent)
 
     def exhaust_run_budget(self) -> None:
-        """Use up the motor's run budget: AUTO_OFF at the next poll, as after 15 minutes of running."""
+        """Use up the motor's run budget: auto-off at once (events at the next poll), as after 15 minutes."""
         self._firmware.exhaust_run_budget()
 
     def exhaust_heat_budget(self) -> None:
-        """Use up the heater's budget: its time limit switches the heat off at the next poll."""
+        """Use up the heater's budget: its time limit switches the heat off at once (events at the next poll)."""
         self._firmware.exhaust_heat_budget()
 
     def refuse(self, code: ErrorCode = ErrorCode.BUSY) -> None:

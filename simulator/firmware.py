@@ -385,13 +385,19 @@ class Firmware:
         self._changed()
 
     def exhaust_run_budget(self) -> None:
-        """Use up the motor's run budget: auto-off at the next poll, as after 15 minutes of running."""
-        self._physics.run_budget.used = max(self._physics.run_budget.used, self.config.auto_off_s)
+        """Use up the motor's run budget now, as after 15 minutes of running; events go at the next poll."""
+        budget = self._physics.run_budget
+        budget.used = max(budget.used, self.config.auto_off_s)
+        if not budget.locked:
+            self._trip_run_budget()
         self._changed()
 
     def exhaust_heat_budget(self) -> None:
-        """Use up the heater's budget: the heater's time limit trips at the next poll."""
-        self._physics.heat_budget.used = max(self._physics.heat_budget.used, self.config.heat_limit_s)
+        """Use up the heater's budget now, as after 15 minutes of heating; events go at the next poll."""
+        budget = self._physics.heat_budget
+        budget.used = max(budget.used, self.config.heat_limit_s)
+        if not budget.locked:
+            self._trip_heat_budget()
         self._changed()
 
     @property
@@ -661,17 +667,23 @@ class Firmware:
         """The run budget is used up: stop as for STOP, and refuse START until rest refills it."""
         budget = self._physics.run_budget
         if budget.used >= self.config.auto_off_s and not budget.locked:
-            budget.locked = True
-            self._stop_outputs()
-            self._latch(Fault.AUTO_OFF, AUTO_OFF_RUN)
+            self._trip_run_budget()
+
+    def _trip_run_budget(self) -> None:
+        self._physics.run_budget.locked = True
+        self._stop_outputs()
+        self._latch(Fault.AUTO_OFF, AUTO_OFF_RUN)
 
     def _check_heat_limit(self) -> None:
         """The heater budget is used up, motor running or not: heat off until rest refills it."""
         budget = self._physics.heat_budget
         if budget.used >= self.config.heat_limit_s and not budget.locked:
-            budget.locked = True
-            self._physics.heat = 0
-            self._latch(Fault.AUTO_OFF, AUTO_OFF_HEAT)
+            self._trip_heat_budget()
+
+    def _trip_heat_budget(self) -> None:
+        self._physics.heat_budget.locked = True
+        self._physics.heat = 0
+        self._latch(Fault.AUTO_OFF, AUTO_OFF_HEAT)
 
     def _stop_motor(self) -> None:
         self._physics.motor, self._physics.run_s = MotorState.IDLE, 0.0

@@ -13,6 +13,7 @@ from firmware_protocol import (
     Ack,
     AuthFailure,
     ErrorCode,
+    FaultEvent,
     Frame,
     HelloResult,
     MsgType,
@@ -25,7 +26,7 @@ from firmware_protocol import (
     decode_message,
 )
 from firmware_protocol.vectors import FrameVector, StreamVector, load_frame_vectors, load_stream_vectors
-from simulator.testing import Bench
+from simulator.testing import Bench, RecordingLink
 
 VECTORS = load_frame_vectors()
 
@@ -127,3 +128,41 @@ def test_a_version_2_frame_on_a_link_that_negotiated_version_1() -> None:
     assert bench.firmware.state.heat == 0
     assert bench.request(link, Stop(), key=bytes(32), counter=2) == Ack(MsgType.STOP)
     assert not bench.firmware.state.running
+
+
+# --- the device's own limits, byte for byte (SPEC.md §7.4.5, §7.6) ---------------------------------
+
+
+def _vector(name: str) -> FrameVector:
+    [vector] = [v for v in VECTORS if v.name == name]
+    return vector
+
+
+def _answer_bytes(bench: Bench, link: RecordingLink, request: Request, seq: int) -> bytes:
+    link.frames.clear()
+    bench.send(link, request, seq)
+    return link.frames[0]
+
+
+def test_refusals_of_the_device_limits_are_the_vector_bytes() -> None:
+    bench = Bench()
+    link = bench.link()
+    bench.hello(link)
+    assert _answer_bytes(bench, link, Start(3), 50) == _vector("nack_start_from_standstill").data
+    bench.firmware.exhaust_run_budget()
+    bench.firmware.exhaust_heat_budget()
+    bench.advance(0.1, link=False)
+    assert _answer_bytes(bench, link, Start(1), 51) == _vector("nack_start_run_budget_locked").data
+    assert _answer_bytes(bench, link, SetHeat(1), 52) == _vector("nack_set_heat_heater_budget_locked").data
+
+
+def test_the_heater_limit_fault_event_is_the_vector_message() -> None:
+    bench = Bench()
+    link = bench.link()
+    bench.hello(link)
+    bench.request(link, SetHeat(1))
+    link.frames.clear()
+    bench.firmware.exhaust_heat_budget()
+    bench.advance(0.1, link=False)
+    events = [m for _, m in link.take() if isinstance(m, FaultEvent)]
+    assert events == [_vector("fault_auto_off_heater").message]
