@@ -69,6 +69,11 @@ PAD_TEMP_MARGIN_C: Final = 5.0
 _FAIL_TASK: Final = "medctl-session-error"
 
 
+#: FAULT AUTO_OFF's detail when only the heater's budget ran out (SPEC §5.8, §7.6): heat off, motor on.
+AUTO_OFF_HEATER_ONLY: Final = 1
+SWITCHED_OFF: Final = "the massager switched itself off: it has run as long as it allows for now"
+
+
 class Phase(StrEnum):
     READY = "ready"
     WARM_UP = "warm_up"
@@ -530,6 +535,10 @@ class Session:
         await self._handle_faults()
         if self.done:
             return
+        if self.phase in ACTIVE_PHASES and self._switched_itself_off():
+            # its run budget ran out (SPEC §7.6), whether or not a FAULT event told us
+            await self._finish(EndReason.COMPLETED, notice=SWITCHED_OFF)
+            return
         if self.phase in ACTIVE_PHASES and self._stopped_elsewhere():
             await self._finish(
                 EndReason.STOPPED,
@@ -557,6 +566,16 @@ class Session:
         if massage - self._last_sample_s >= SAMPLE_INTERVAL_S:
             self._last_sample_s = massage
             self._record("status", intensity=self._intensity, heat=self._heat, pad_temp_c=self._pad_temp_c)
+
+    def _switched_itself_off(self) -> bool:
+        """The device reports its motor off with AUTO_OFF latched although we run it."""
+        status = self._last_status
+        return (
+            status is not None
+            and status.received_at > self._commanded_at
+            and not status.running
+            and bool(status.faults & Fault.AUTO_OFF)
+        )
 
     def _stopped_elsewhere(self) -> bool:
         """The device reports its motor off although we run it, and no fault or link loss explains it."""
@@ -612,8 +631,12 @@ class Session:
                 )
             elif event.fault is Fault.BATTERY_EMPTY:
                 await self._finish(EndReason.BATTERY_EMPTY, notice="the battery is empty: charge the massager")
+            elif event.fault is Fault.AUTO_OFF and event.detail == AUTO_OFF_HEATER_ONLY:
+                self._heat = self._allowed_heat = 0
+                self._heat_blocked = "the massager's heater reached its time limit: heat stays off for this session"
+                self._announce("the massager's heater reached its time limit and switched off; massage goes on")
             elif event.fault is Fault.AUTO_OFF:
-                await self._finish(EndReason.COMPLETED, notice="the massager switched itself off")
+                await self._finish(EndReason.COMPLETED, notice=SWITCHED_OFF)
 
     async def _watch_link(self) -> None:
         """R10: on link loss, pause the session, reconnect with back-off, never resume by itself."""

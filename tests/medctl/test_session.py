@@ -377,3 +377,27 @@ async def test_a_history_locked_past_the_end_does_not_hold_up_the_stop_and_is_wr
     with HistoryStore(path) as history:  # closing the store above waited for the queued writes
         assert history.session(session_id).state == "ended"
         assert history.events(session_id)[-1].kind == "stop"
+
+
+async def test_the_heater_reaching_its_own_limit_turns_heat_off_and_the_massage_goes_on() -> None:
+    async with simulated_massager() as (device, client):
+        async with client.session(SessionPlan(minutes=10, heat=True), safety=SAFE) as session:
+            await until(session, 90)
+            device.faults.exhaust_heat_budget()
+            await until(session, 100)
+            assert not session.done and device.state.running and device.state.heat == 0
+            assert session.heat == 0
+            assert any("heater reached its time limit" in notice for notice in session.record.notices)
+            with pytest.raises(RuleViolation, match="heater reached its time limit"):
+                await session.set_heat(1)
+
+
+async def test_the_run_budget_running_out_ends_the_session() -> None:
+    async with simulated_massager() as (device, client):
+        async with client.session(SessionPlan(minutes=10), safety=SAFE) as session:
+            await until(session, 90)
+            device.faults.exhaust_run_budget()
+            record = await asyncio.wait_for(session.wait(), 10)
+        assert record.end_reason is EndReason.COMPLETED
+        assert any("switched itself off" in notice for notice in record.notices)
+        assert not device.state.running
