@@ -22,7 +22,7 @@ from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_o
 from medctl.errors import MedctlError
 from medctl.printable import printable
 
-COMMANDS = ("tui", "session", "status", "history", "feedback", "simulate", "scan", "pair")
+COMMANDS = ("tui", "session", "status", "history", "feedback", "simulate", "scan", "pair", "conformance")
 _GLOBAL_OPTIONS = ("-v", "--verbose")
 #: Options ``medctl tui`` takes, each with a value; with only these, a terminal gets the TUI.
 _TUI_OPTIONS = ("--device", "-d", "--db")
@@ -85,7 +85,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from medctl.cli import history, pair, scan, session, simulate, status, tui
+    from medctl.cli import conformance, history, pair, scan, session, simulate, status, tui
 
     parser = _Parser(
         prog="medctl",
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"medctl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details to stderr")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (tui, session, status, history, simulate, scan, pair):
+    for module in (tui, session, status, history, simulate, scan, pair, conformance):
         module.register(sub)
     return parser
 

@@ -39,7 +39,7 @@ def sim_config(address: DeviceAddress) -> DeviceConfig:
 
     sim_speed(address)
     given = address.options
-    unknown = set(given) - {"speed", "battery", *_INT_OPTIONS, *_FLOAT_OPTIONS}
+    unknown = set(given) - {"speed", "battery", "deviate", *_INT_OPTIONS, *_FLOAT_OPTIONS}
     if unknown:
         raise AddressError(f"{address.url}: unknown simulator option(s) {', '.join(sorted(unknown))}")
     fields: dict[str, object] = {n: address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
@@ -47,6 +47,10 @@ def sim_config(address: DeviceAddress) -> DeviceConfig:
     if "battery" in given:
         fields["battery"] = given["battery"] not in ("0", "false", "no", "")
     try:
+        if "deviate" in given:  # deliberate protocol mistakes, for testing conformance checkers
+            from simulator.deviations import Deviations
+
+            fields["deviations"] = Deviations.named(*filter(None, given["deviate"].split(",")))
         return DeviceConfig(**fields)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise AddressError(f"{address.url}: {exc}") from exc
@@ -65,6 +69,8 @@ class SimTransport:
         self.demo = demo
         self._link: InProcessLink | None = None
         self._stack = contextlib.AsyncExitStack()
+        #: Frames from the device that failed the frame checks (SPEC §4.2), dropped.
+        self.invalid_frames = 0
 
     @property
     def description(self) -> str:
@@ -105,8 +111,10 @@ class SimTransport:
                 data = await self._link.recv()
             except LinkClosed as exc:
                 raise ConnectionLost("the simulator dropped the link") from exc
-            with contextlib.suppress(FrameError):
+            try:
                 return Frame.loads(data)
+            except FrameError:
+                self.invalid_frames += 1
 
     async def close(self) -> None:
         if self._link is not None:

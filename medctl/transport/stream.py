@@ -51,6 +51,17 @@ class StreamLink:
         except (OSError, RuntimeError) as exc:
             raise ConnectionLost(f"{self._description} was lost: {exc}") from exc
 
+    async def send_raw(self, data: bytes) -> None:
+        """Write *data* as it is, without COBS or delimiter: noise and broken packets for conformance tests."""
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            raise ConnectionLost(f"{self._description} is not open")
+        try:
+            writer.write(data)
+            await writer.drain()
+        except (OSError, RuntimeError) as exc:
+            raise ConnectionLost(f"{self._description} was lost: {exc}") from exc
+
     async def recv(self) -> Frame:
         while not self._frames:
             if self._reader is None:
@@ -96,6 +107,15 @@ class StreamTransport:
 
     async def send(self, frame: bytes) -> None:
         await self._link.send(frame)
+
+    async def send_raw(self, data: bytes) -> None:
+        """Bytes onto the stream as they are (no COBS, no delimiter); for conformance tests."""
+        await self._link.send_raw(data)
+
+    @property
+    def invalid_frames(self) -> int:
+        """Packets from the device that were not valid frames (SPEC §9.1, §4.2): dropped and counted."""
+        return self._link.errors
 
     async def recv(self) -> Frame:
         return await self._link.recv()

@@ -1,0 +1,82 @@
+"""``medctl conformance``: check that a device speaks SPEC.md, one line per check, exit 0 only if none failed.
+
+A full run over a serial port or TCP takes about half a minute; ``--slow`` adds the watchdog
+checks (about 20 s) and the auto-off check, which runs the motor for the whole auto-off time
+(15 minutes by SPEC §2). The run leaves the motor stopped and ends every session it opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from medctl.cli.common import EXIT_ERROR, EXIT_OK, UsageError, check_address, positive_float
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "conformance",
+        help="check a device (or firmware under development) against the protocol specification",
+        description="Run the conformance suite against a device: framing, every message and error code, "
+        "de-duplication, versions, ownership, timing. One line per check, a summary, exit 0 only if no check "
+        "failed. A run takes about 30 s; --slow adds about 20 s plus the auto-off time (15 min).",
+    )
+    parser.add_argument(
+        "--device", "-d", required=True, metavar="URL", help="serial:///dev/ttyACM0, tcp://HOST:PORT, ble://…, sim://"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
+    parser.add_argument("--pairing-code", metavar="CODE", help="the device's pairing code, for the pairing checks")
+    parser.add_argument("--slow", action="store_true", help="also run the slow checks: watchdog timing, auto-off")
+    parser.add_argument("--destructive", action="store_true", help="also run checks that leave a mark (lockout)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SECTION",
+        help="run only the checks of a SPEC section (7.2, §9.1) or an id prefix (dedup); repeatable",
+    )
+    parser.add_argument(
+        "--auto-off",
+        type=positive_float,
+        default=900.0,
+        metavar="SECONDS",
+        help="the device's auto-off time, for the auto-off check (default: SPEC's 900)",
+    )
+    parser.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from medctl.conformance import CheckResult, SuiteOptions, link_source, run_suite
+
+    check_address(args.device)
+    if args.pairing_code is not None:
+        from firmware_protocol.auth import normalize_code
+
+        try:
+            normalize_code(args.pairing_code)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    options = SuiteOptions(
+        slow=args.slow,
+        destructive=args.destructive,
+        only=tuple(args.only),
+        pairing_code=args.pairing_code,
+        auto_off_s=args.auto_off,
+    )
+
+    def show(result: CheckResult) -> None:
+        print(result.line(), flush=True)
+
+    async with link_source(args.device) as source:
+        print(f"conformance of {source.description}", flush=True)
+        report = await run_suite(source, options, show)
+    print(report.summary())
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"medctl: error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
+    return EXIT_OK if report.ok else EXIT_ERROR

@@ -1,0 +1,158 @@
+"""Time-driven behaviour: periodic STATUS, the watchdog, auto-off (SPEC §7.5, §7.6, §7.8).
+
+Tolerances: the device's timers may run late by up to :data:`LATE_S` (a firmware polls
+its timers; the reference simulator every 0.1 s) plus the link's latency, and never early
+by more than :data:`EARLY_S` (the link's latency between our clock and the device's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from collections.abc import Callable
+
+from firmware_protocol import (
+    STATUS_INTERVAL_S,
+    Ack,
+    ClearFaults,
+    ErrorCode,
+    Fault,
+    FaultEvent,
+    MotorState,
+    SetIntensity,
+    Start,
+    Status,
+    StatusFlag,
+)
+from medctl.conformance.checks.messages import expect, owned_and_idle
+from medctl.conformance.context import Context
+from medctl.conformance.model import Failed
+from medctl.conformance.probe import Event
+from medctl.conformance.registry import check
+
+#: How much later than due a timer may fire (device polling plus link latency).
+LATE_S: Final = 0.5
+#: How much earlier than due, as seen from here, a timer may seem to fire (link latency).
+EARLY_S: Final = 0.1
+#: Periodic STATUS events are watched for this long.
+STATUS_WATCH_S: Final = 3.5
+
+
+@check("status.periodic", "§7.8", "a subscribed link gets a STATUS event every second")
+async def periodic_status(ctx: Context) -> str | None:
+    probe = await owned_and_idle(ctx)
+    await probe.listen(0.1)
+    probe.take_events()
+    await ctx.keep_alive(probe, STATUS_WATCH_S, every=0.5)
+    times = [e.at for e in probe.take_events() if isinstance(e.message, Status)]
+    expect(len(times) >= 2, f"{len(times)} STATUS event(s) in {STATUS_WATCH_S:g} s without any change of state")
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    low, high = STATUS_INTERVAL_S - LATE_S, STATUS_INTERVAL_S + LATE_S
+    wrong = [g for g in gaps if not low <= g <= high]
+    expect(not wrong, f"STATUS events {', '.join(f'{g:.2f}' for g in gaps)} s apart; expected {STATUS_INTERVAL_S:g} s")
+    return f"{len(times)} events, {min(gaps):.2f}..{max(gaps):.2f} s apart"
+
+
+def _is(fault: Fault) -> Callable[[Event], bool]:
+    """Matches the FAULT event raising *fault*."""
+    return lambda e: isinstance(e.message, FaultEvent) and e.message.fault is fault and e.message.active
+
+
+def _idle_status(event: Event) -> bool:
+    return isinstance(event.message, Status) and event.message.state is MotorState.IDLE
+
+
+@check("watchdog.fires", "§7.5", "silent owner: after watchdog_ms the motor stops, LINK_LOST, ownership released", slow=True)
+async def watchdog_fires(ctx: Context) -> str | None:
+    facts = await ctx.facts()
+    probe = await owned_and_idle(ctx)
+    await probe.ack(Start(1))
+    await probe.listen(0.1)
+    probe.take_events()
+    silent_from = probe.last_sent
+    loop = asyncio.get_running_loop()
+    fault = await probe.wait_event(_is(Fault.LINK_LOST), facts.watchdog_s + LATE_S + 1.0)
+    if fault is None:
+        waited = loop.time() - silent_from
+        raise Failed(f"no FAULT LINK_LOST {waited:.2f} s after the last frame (watchdog_ms {facts.watchdog_ms})")
+    after = fault.at - silent_from
+    expect(
+        facts.watchdog_s - EARLY_S <= after <= facts.watchdog_s + LATE_S,
+        f"the watchdog fired {after:.2f} s after the last frame; watchdog_ms says {facts.watchdog_s:g} s "
+        f"(tolerance -{EARLY_S:g}/+{LATE_S:g} s)",
+    )
+    status = await probe.wait_event(_idle_status, probe.answer_timeout)
+    expect(status is not None, "no STATUS event showing the motor stopped followed the FAULT event (§7.5)")
+    assert status is not None and isinstance(status.message, Status)
+    expect(bool(status.message.faults & Fault.LINK_LOST), "the STATUS after the watchdog does not show LINK_LOST")
+    expect(not status.message.flags & StatusFlag.OWNED, "the device is still owned after the watchdog fired")
+    expect(status.message.heat == 0, "the heater is on after the watchdog fired")
+    await probe.refused(SetIntensity(1), ErrorCode.NOT_OWNER, 0, "on the former owner's link after the watchdog")
+    await probe.hello()
+    await probe.ack(ClearFaults(Fault.LINK_LOST))
+    expect(not (await probe.status()).faults & Fault.LINK_LOST, "CLEAR_FAULTS did not clear LINK_LOST")
+    return f"fired {after:.2f} s after the last frame"
+
+
+@check("watchdog.fed-by-requests", "§7.5", "requests at least every second keep the motor running past the watchdog", slow=True)
+async def watchdog_fed(ctx: Context) -> str | None:
+    facts = await ctx.facts()
+    probe = await owned_and_idle(ctx)
+    await probe.ack(Start(1))
+    await ctx.keep_alive(probe, facts.watchdog_s * 2, every=0.5)
+    status = await probe.status()
+    expect(status.state is MotorState.RUNNING, "the motor stopped although a request came every 0.5 s")
+    expect(not any(_is(Fault.LINK_LOST)(e) for e in probe.events), "LINK_LOST although the owner kept talking")
+    return None
+
+
+@check("watchdog.not-fed-by-invalid", "§7.5", "frames dropped as invalid do not feed the watchdog", slow=True)
+async def watchdog_not_fed_by_invalid(ctx: Context) -> str | None:
+    facts = await ctx.facts()
+    probe = await owned_and_idle(ctx)
+    await probe.ack(Start(1))
+    silent_from = probe.last_sent
+    bad = bytes.fromhex("010609004cfa")  # STOP with its CRC little-endian: a bad_crc frame
+    loop = asyncio.get_running_loop()
+    while loop.time() - silent_from < facts.watchdog_s + LATE_S + 1.0:
+        await probe.wire.send(bad)
+        fault = await probe.wait_event(_is(Fault.LINK_LOST), 0.4)
+        if fault is not None:
+            return f"fired {fault.at - silent_from:.2f} s after the last valid frame"
+    raise Failed("frames with a bad CRC kept the watchdog from firing")
+
+
+@check("watchdog.not-fed-by-other-link", "§7.5", "requests on another link do not feed the owner's watchdog", slow=True)
+async def watchdog_other_link(ctx: Context) -> str | None:
+    facts = await ctx.facts()
+    probe = await owned_and_idle(ctx)
+    await probe.ack(Start(1))
+    silent_from = probe.last_sent
+    other = await ctx.second_link()
+    loop = asyncio.get_running_loop()
+    while loop.time() - silent_from < facts.watchdog_s + LATE_S + 1.0:
+        await other.heartbeat()
+        fault = await probe.wait_event(_is(Fault.LINK_LOST), 0.5)
+        if fault is not None:
+            return f"fired {fault.at - silent_from:.2f} s after the owner's last frame"
+    raise Failed("HEARTBEATs from another link kept the owner's watchdog from firing")
+
+
+@check("limits.auto-off", "§7.6", "after the auto-off time of continuous running the motor stops with AUTO_OFF", slow=True)
+async def auto_off(ctx: Context) -> str | None:
+    probe = await owned_and_idle(ctx)
+    await probe.ack(Start(1))
+    started = probe.last_sent
+    limit = ctx.options.auto_off_s
+    loop = asyncio.get_running_loop()
+    while loop.time() - started < limit + LATE_S + 2.0:
+        answer = await probe.heartbeat()
+        expect(isinstance(answer, Ack), "HEARTBEAT refused while waiting for auto-off")
+        fault = await probe.wait_event(_is(Fault.AUTO_OFF), 0.5)
+        if fault is not None:
+            after = fault.at - started
+            expect(after >= limit - EARLY_S, f"auto-off after {after:.1f} s of running; the limit is {limit:g} s")
+            expect((await probe.status()).state is MotorState.IDLE, "AUTO_OFF raised but the motor still runs")
+            return f"auto-off after {after:.1f} s"
+    raise Failed(f"the motor still ran {limit + LATE_S + 2.0:g} s after START; auto-off is {limit:g} s")
