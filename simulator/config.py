@@ -14,6 +14,7 @@ from typing import Final
 from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S
 from firmware_protocol.auth import normalize_code
 from firmware_protocol.constants import MAX_INFO_LEN
+from simulator.deviations import Deviations
 
 #: HELLO's watchdog_ms field is a u16.
 MAX_WATCHDOG_S: Final = 0xFFFF / 1000
@@ -46,6 +47,8 @@ class DeviceConfig:
     serial: str = "NE2-000001"
     #: The pairing code printed on the device (SPEC.md §11.4); None: a random one per device.
     pairing_code: str | None = None
+    #: Mistakes to make on purpose, for testing conformance checkers (simulator/deviations.py); none by default.
+    deviations: Deviations = Deviations()
 
     def __post_init__(self) -> None:
         _check_levels(self)

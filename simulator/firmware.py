@@ -410,7 +410,7 @@ class Firmware:
         self._counters.frames_received += 1
         if self._owner.link is link and not self.auth.paired:
             self._feed_watchdog()  # once paired, only authenticated frames feed it (SPEC §11.6)
-        if data == state.last_request and state.last_answer is not None:
+        if data == state.last_request and state.last_answer is not None and not self.config.deviations.no_dedup:
             self._counters.duplicates += 1
             self._send(link, state.last_answer)
             return
@@ -441,7 +441,7 @@ class Firmware:
 
     def _nack(self, msg_type: int, seq: int, code: ErrorCode, detail: int = 0) -> bytes:
         self._counters.nacks_sent += 1
-        return bytes(Nack(msg_type, code, detail).to_frame(seq))
+        return bytes(Nack(msg_type, self.config.deviations.error_code(code), detail).to_frame(seq))
 
     def _nack_version(self, link: Link, error: UnsupportedVersion) -> None:
         self._counters.frames_received += 1
@@ -449,11 +449,12 @@ class Firmware:
 
     def _send(self, link: Link, frame: bytes) -> None:
         self._counters.frames_sent += 1
-        link.send_frame(frame)
+        link.send_frame(self.config.deviations.outgoing(frame))
 
     # --- requests ----------------------------------------------------------------------------
 
     def _execute(self, link: Link, state: _LinkState, message: Request) -> bytes:
+        message = self.config.deviations.level(message, self.config.intensity_levels, self.config.heat_levels)
         if self._injected.refusal is not None and not isinstance(message, Stop):
             raise _Refused(self._injected.refusal)
         match message:
@@ -573,6 +574,8 @@ class Firmware:
         return clearable
 
     def _require_control(self, link: Link, state: _LinkState) -> None:
+        if self.config.deviations.ignore_ownership:
+            return
         if state.controller_id is None:
             raise _Refused(ErrorCode.HELLO_REQUIRED)
         if self._owner.link is not link:
@@ -590,7 +593,7 @@ class Firmware:
         self._owner.deadline = None
 
     def _feed_watchdog(self) -> None:
-        self._owner.deadline = self._link_clock() + self.config.watchdog_s
+        self._owner.deadline = self._link_clock() + self.config.deviations.watchdog_s(self.config.watchdog_s)
 
     def _latch(self, fault: Fault, detail: int = 0) -> None:
         """Latch *fault*; a fault already latched is not raised again (no new FAULT event)."""
@@ -707,7 +710,7 @@ class Firmware:
 
     def _send_periodic_status(self, now: float) -> None:
         schedule = self._schedule
-        if now < schedule.next_status:
+        if now < schedule.next_status or self.config.deviations.no_periodic_status:
             return
         self._broadcast(self.status())
         schedule.next_status += self.config.status_interval_s
