@@ -8,7 +8,7 @@ construction, so the firmware never has to second-guess its configuration.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S
@@ -48,7 +48,7 @@ class DeviceConfig:
     #: The pairing code printed on the device (SPEC.md §11.4); None: a random one per device.
     pairing_code: str | None = None
     #: Mistakes to make on purpose, for testing conformance checkers (simulator/deviations.py); none by default.
-    deviations: Deviations = Deviations()
+    deviations: Deviations = field(default_factory=Deviations)
 
     def __post_init__(self) -> None:
         _check_levels(self)

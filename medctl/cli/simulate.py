@@ -56,14 +56,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--intensity-levels", type=int_in(1, 255), default=5, metavar="N")
     parser.add_argument("--heat-levels", type=int_in(0, 255), default=2, metavar="M")
     parser.add_argument("--battery", action="store_true", help="simulate a cordless massager with a battery")
+    parser.add_argument(
+        "--deviate",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="break the protocol on purpose, to test a conformance checker (repeatable): "
+        "crc_little_endian, no_dedup, slow_watchdog, clamp_out_of_range, ignore_ownership, "
+        "no_periodic_status, wrong_error_code",
+    )
     parser.set_defaults(run=run)
 
 
 async def run(args: argparse.Namespace) -> int:
     from simulator import DeviceConfig, ScaledClock, SimulatedDevice
+    from simulator.deviations import Deviations
 
     try:
         config = DeviceConfig(
+            deviations=Deviations.named(*args.deviate),
             intensity_levels=args.intensity_levels,
             heat_levels=args.heat_levels,
             battery=args.battery,
@@ -86,6 +97,8 @@ async def run(args: argparse.Namespace) -> int:
         if args.control is not None:
             await _serve_control(device, args.control)
         print(f"pairing code: {device.firmware.pairing_code}", flush=True)
+        if config.deviations.active:
+            print(f"deviating from SPEC.md on purpose: {', '.join(config.deviations.active)}", file=sys.stderr)
         print(
             f"simulating {config.model}: intensity 1..{config.intensity_levels}, heat 0..{config.heat_levels}, "
             f"clock x{args.speed:g}. Ctrl-C to quit.",

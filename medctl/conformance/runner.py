@@ -68,7 +68,9 @@ def select(checks: list[Check], options: SuiteOptions) -> list[Check]:
 def _matches(check: Check, only: str) -> bool:
     wanted = only.strip().lstrip("§")
     section = check.section.lstrip("§")
-    return section == wanted or section.startswith(wanted + ".") or check.id == wanted or check.id.startswith(wanted + ".")
+    return (
+        section == wanted or section.startswith(wanted + ".") or check.id == wanted or check.id.startswith(wanted + ".")
+    )
 
 
 async def run_suite(
@@ -88,6 +90,8 @@ async def run_suite(
                 result = await _run_one(check, context)
                 if check.id == GATE and result.outcome is Outcome.FAILED:
                     gate_failed = f"the device does not answer ({result.reason})"
+                elif check.id == GATE:
+                    await _read_facts(context)
             report.results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -137,6 +141,17 @@ async def _run_one(check: Check, context: Context) -> CheckResult:
         if outcome is not Outcome.FAILED:
             outcome, reason = Outcome.FAILED, f"cleanup after the check failed: {exc or 'timed out'}"
     return _result(check, outcome, reason, elapsed)
+
+
+async def _read_facts(context: Context) -> None:
+    """Learn N, M, the watchdog and the identity up front, for the report; a check that needs them reports a failure."""
+    try:
+        async with asyncio.timeout(CHECK_BUDGET_S):
+            await context.facts()
+    except (Failed, TimeoutError, MedctlError):
+        return
+    finally:
+        await context.cleanup()
 
 
 def _result(check: Check, outcome: Outcome, reason: str, seconds: float) -> CheckResult:

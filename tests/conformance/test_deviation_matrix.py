@@ -9,9 +9,6 @@ default checks run on real time.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-
 import pytest
 
 from medctl.address import parse_address
@@ -60,8 +57,6 @@ async def test_correct_simulator_passes_everything_in_process() -> None:
     skipped = {r.id for r in report.results if r.outcome is Outcome.SKIPPED}
     assert all(check_id.startswith("stream.") for check_id in skipped)  # frames travel whole in process
     assert len(report.results) == len(all_checks())
-
-
 
 
 @pytest.mark.realtime

@@ -2,11 +2,11 @@
 
 from medctl.conformance.checks import (  # noqa: F401  (imported to register their checks)
     framing,
-    stream,
     messages,
-    ranges,
-    sequencing,
     ownership,
-    timing,
+    ranges,
     robustness,
+    sequencing,
+    stream,
+    timing,
 )

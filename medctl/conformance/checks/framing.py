@@ -86,7 +86,7 @@ async def _dropped(ctx: Context, vectors: list[FrameVector]) -> str | None:
         if not isinstance(answer, Ack):
             raise Failed(f"after {vector.name}, GET_STATUS was refused: {describe(answer)}")
         if probe.strays:
-            frame, stray = probe.strays[0]
+            _, stray = probe.strays[0]
             raise Failed(f"{vector.name} ({vector.description}) was answered ({describe(stray)}); it must be dropped")
     if not sent:
         raise Skipped("no such frame can be written to this link")
@@ -159,7 +159,9 @@ async def unknown_type(ctx: Context) -> str | None:
     return await _nacked(ctx, vectors, lambda v: (ErrorCode.UNKNOWN_TYPE, 0))
 
 
-@check("frame.bad-payload", "§8", "a request of the wrong payload length is answered NACK BAD_LENGTH, detail = the length")
+@check(
+    "frame.bad-payload", "§8", "a request of the wrong payload length is answered NACK BAD_LENGTH, detail = the length"
+)
 async def bad_payload(ctx: Context) -> str | None:
     vectors = [v for v in _vectors("bad_payload") if _is_request(v.msg_type)]
     return await _nacked(ctx, vectors, lambda v: (ErrorCode.BAD_LENGTH, _expected_length(v.msg_type)))

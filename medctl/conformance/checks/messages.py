@@ -47,7 +47,9 @@ async def owned_and_idle(ctx: Context) -> Probe:
 async def hello(ctx: Context) -> str | None:
     probe = await ctx.link()
     result = await probe.hello()
-    expect(1 <= result.version <= PROTOCOL_VERSION, f"negotiated version {result.version} is outside 1..{PROTOCOL_VERSION}")
+    expect(
+        1 <= result.version <= PROTOCOL_VERSION, f"negotiated version {result.version} is outside 1..{PROTOCOL_VERSION}"
+    )
     expect(result.intensity_levels >= 1, f"{result.intensity_levels} intensity levels (N must be at least 1)")
     heater = bool(result.features & Feature.HEAT)
     expect(heater == (result.heat_levels > 0), f"HEAT feature {heater} but {result.heat_levels} heat levels (§5.7)")
@@ -61,7 +63,9 @@ async def hello(ctx: Context) -> str | None:
     return f"N={result.intensity_levels}, M={result.heat_levels}, watchdog {result.watchdog_ms} ms, v{result.version}"
 
 
-@check("msg.version-negotiation", "§6.7", "HELLO picks the highest common version; none in common → UNSUPPORTED_VERSION")
+@check(
+    "msg.version-negotiation", "§6.7", "HELLO picks the highest common version; none in common → UNSUPPORTED_VERSION"
+)
 async def version_negotiation(ctx: Context) -> str | None:
     probe = await ctx.link()
     highest = (await probe.hello(low=1, high=255)).version
@@ -69,8 +73,12 @@ async def version_negotiation(ctx: Context) -> str | None:
     one = await probe.hello(low=1, high=1)
     expect(one.version == 1, f"HELLO 1..1 negotiated version {one.version}, not 1")
     await probe.goodbye()
-    await probe.refused(Hello(highest + 1, 255, probe.controller_id), ErrorCode.UNSUPPORTED_VERSION, highest,
-                        f"(range above the device's highest version {highest})")
+    await probe.refused(
+        Hello(highest + 1, 255, probe.controller_id),
+        ErrorCode.UNSUPPORTED_VERSION,
+        highest,
+        f"(range above the device's highest version {highest})",
+    )
     await probe.refused(Hello(1, 0, probe.controller_id), ErrorCode.UNSUPPORTED_VERSION, highest, "(empty range 1..0)")
     status = await probe.status()
     expect(not status.flags & StatusFlag.OWNED, "a refused HELLO left the device owned")
@@ -137,7 +145,10 @@ async def set_intensity(ctx: Context) -> str | None:
     await probe.ack(Start(1))
     await probe.ack(SetIntensity(top))
     running = await probe.status()
-    expect(running.state is MotorState.RUNNING and running.intensity == top, f"SET_INTENSITY {top} while running: {running}")
+    expect(
+        running.state is MotorState.RUNNING and running.intensity == top,
+        f"SET_INTENSITY {top} while running: {running}",
+    )
     return None
 
 
@@ -183,18 +194,24 @@ async def heartbeat(ctx: Context) -> str | None:
     return None
 
 
-@check("msg.clear-faults", "§7.4.10", "CLEAR_FAULTS is always ACKed for the owner and clears nothing that is not latched")
+@check(
+    "msg.clear-faults", "§7.4.10", "CLEAR_FAULTS is always ACKed for the owner and clears nothing that is not latched"
+)
 async def clear_faults(ctx: Context) -> str | None:
     probe = await owned_and_idle(ctx)
     before = await probe.status()
     await probe.ack(ClearFaults(Fault.LINK_LOST | Fault.AUTO_OFF))
     await probe.ack(ClearFaults(Fault.NONE))
     after = await probe.status()
-    expect(after.faults == before.faults & ~(Fault.LINK_LOST | Fault.AUTO_OFF), f"faults {after.faults!r} after clearing")
+    expect(
+        after.faults == before.faults & ~(Fault.LINK_LOST | Fault.AUTO_OFF), f"faults {after.faults!r} after clearing"
+    )
     return None
 
 
-@check("msg.ack-data-empty", "§5.3", "the ACK of GOODBYE, START, STOP, SET_*, HEARTBEAT and CLEAR_FAULTS carries no data")
+@check(
+    "msg.ack-data-empty", "§5.3", "the ACK of GOODBYE, START, STOP, SET_*, HEARTBEAT and CLEAR_FAULTS carries no data"
+)
 async def ack_data_empty(ctx: Context) -> str | None:
     probe = await owned_and_idle(ctx)
     requests = [Start(1), SetIntensity(1), SetHeat(0), Heartbeat(), ClearFaults(Fault.NONE), Stop(), Goodbye()]
@@ -218,8 +235,6 @@ async def answer_before_events(ctx: Context) -> str | None:
     expect(isinstance(answer, Ack), f"START 1: {describe(answer) if answer else 'no answer'}")
     early = [e for e in probe.take_events() if isinstance(e.message, Status) and e.message.running]
     expect(not early, "a STATUS showing the motor running arrived before START's ACK")
-    event = await probe.wait_event(
-        lambda e: isinstance(e.message, Status) and e.message.running, probe.answer_timeout
-    )
+    event = await probe.wait_event(lambda e: isinstance(e.message, Status) and e.message.running, probe.answer_timeout)
     expect(event is not None, "no STATUS event followed START (§7.8: at once on every change)")
     return None

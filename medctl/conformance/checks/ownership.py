@@ -49,7 +49,9 @@ async def hello_required(ctx: Context) -> str | None:
 @check("own.other-controller", "§7.4.1", "HELLO from another controller_id while the device is owned → NOT_OWNER")
 async def other_controller(ctx: Context) -> str | None:
     probe = await owned_and_idle(ctx)
-    await probe.refused(Hello(1, 2, probe.controller_id ^ 0x5A5A5A5A), ErrorCode.NOT_OWNER, 0, "from another controller")
+    await probe.refused(
+        Hello(1, 2, probe.controller_id ^ 0x5A5A5A5A), ErrorCode.NOT_OWNER, 0, "from another controller"
+    )
     await probe.ack(Start(1))  # the owner keeps its ownership
     return None
 

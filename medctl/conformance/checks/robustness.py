@@ -83,5 +83,3 @@ async def still_answering(ctx: Context) -> str | None:
     await probe.goodbye()
     expect(status.state is MotorState.IDLE, "the motor runs")
     return None
-
-

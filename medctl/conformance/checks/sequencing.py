@@ -10,6 +10,7 @@ device that executes the retry again answers with the newer count.
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from firmware_protocol import (
     Ack,
@@ -73,7 +74,9 @@ async def retry_from_memory(ctx: Context) -> str | None:
 )
 async def invalid_keeps_memory(ctx: Context) -> str | None:
     vectors = {v.name: v.data for v in load_frame_vectors()}
-    return await _retry_after(ctx, [vectors["bad_crc_last_byte"], vectors["truncated_4"], vectors["unsupported_version_3"]])
+    return await _retry_after(
+        ctx, [vectors["bad_crc_last_byte"], vectors["truncated_4"], vectors["unsupported_version_3"]]
+    )
 
 
 @check("dedup.same-seq-new-bytes", "§6.5", "a request reusing a seq with other bytes is a new request and is executed")
@@ -112,6 +115,6 @@ async def event_seqs(ctx: Context) -> str | None:
     await probe.listen(0.3)
     seqs = [e.seq for e in probe.take_events()]
     expect(len(seqs) >= 3, f"only {len(seqs)} STATUS events for three changes of state (§7.8)")
-    gaps = [(a, b) for a, b in zip(seqs, seqs[1:], strict=False) if b != (a + 1) & 0xFF]
+    gaps = [(a, b) for a, b in itertools.pairwise(seqs) if b != (a + 1) & 0xFF]
     expect(not gaps, f"event seqs {seqs} do not count up by one")
     return None

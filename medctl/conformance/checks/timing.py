@@ -8,9 +8,9 @@ by more than :data:`EARLY_S` (the link's latency between our clock and the devic
 from __future__ import annotations
 
 import asyncio
-from typing import Final
-
+import itertools
 from collections.abc import Callable
+from typing import Final
 
 from firmware_protocol import (
     STATUS_INTERVAL_S,
@@ -47,7 +47,7 @@ async def periodic_status(ctx: Context) -> str | None:
     await ctx.keep_alive(probe, STATUS_WATCH_S, every=0.5)
     times = [e.at for e in probe.take_events() if isinstance(e.message, Status)]
     expect(len(times) >= 2, f"{len(times)} STATUS event(s) in {STATUS_WATCH_S:g} s without any change of state")
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     low, high = STATUS_INTERVAL_S - LATE_S, STATUS_INTERVAL_S + LATE_S
     wrong = [g for g in gaps if not low <= g <= high]
     expect(not wrong, f"STATUS events {', '.join(f'{g:.2f}' for g in gaps)} s apart; expected {STATUS_INTERVAL_S:g} s")
@@ -63,7 +63,12 @@ def _idle_status(event: Event) -> bool:
     return isinstance(event.message, Status) and event.message.state is MotorState.IDLE
 
 
-@check("watchdog.fires", "§7.5", "silent owner: after watchdog_ms the motor stops, LINK_LOST, ownership released", slow=True)
+@check(
+    "watchdog.fires",
+    "§7.5",
+    "silent owner: after watchdog_ms the motor stops, LINK_LOST, ownership released",
+    slow=True,
+)
 async def watchdog_fires(ctx: Context) -> str | None:
     facts = await ctx.facts()
     probe = await owned_and_idle(ctx)
@@ -95,7 +100,12 @@ async def watchdog_fires(ctx: Context) -> str | None:
     return f"fired {after:.2f} s after the last frame"
 
 
-@check("watchdog.fed-by-requests", "§7.5", "requests at least every second keep the motor running past the watchdog", slow=True)
+@check(
+    "watchdog.fed-by-requests",
+    "§7.5",
+    "requests at least every second keep the motor running past the watchdog",
+    slow=True,
+)
 async def watchdog_fed(ctx: Context) -> str | None:
     facts = await ctx.facts()
     probe = await owned_and_idle(ctx)
@@ -139,7 +149,9 @@ async def watchdog_other_link(ctx: Context) -> str | None:
     raise Failed("HEARTBEATs from another link kept the owner's watchdog from firing")
 
 
-@check("limits.auto-off", "§7.6", "after the auto-off time of continuous running the motor stops with AUTO_OFF", slow=True)
+@check(
+    "limits.auto-off", "§7.6", "after the auto-off time of continuous running the motor stops with AUTO_OFF", slow=True
+)
 async def auto_off(ctx: Context) -> str | None:
     probe = await owned_and_idle(ctx)
     await probe.ack(Start(1))
