@@ -10,6 +10,8 @@ import pytest
 
 from medctl.session import EndReason
 
+pytest_plugins = ["pytester"]
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -36,3 +38,11 @@ async def test_climb_with_heat() -> None:
     assert record.end_reason is EndReason.COMPLETED
     assert record.massage_s == pytest.approx(600, abs=0.5)
     assert record.max_intensity == 3
+
+
+def test_the_example_app_tests_pass_with_the_plugin_fixtures(pytester: pytest.Pytester) -> None:
+    """examples/test_evening_app.py uses only medctl's pytest plugin: run it as an app's suite would."""
+    result = pytester.runpytest_subprocess(
+        str(EXAMPLES / "test_evening_app.py"), "-p", "medctl.pytest_plugin", "-p", "no:cacheprovider", "-o", "addopts="
+    )
+    result.assert_outcomes(passed=3)
