@@ -45,15 +45,6 @@ from simulator.bleak_backend import BumbleClient, BumbleScanner, BumbleTarget
 
 pytestmark = pytest.mark.looptime
 
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
 ABSENT = "C0:00:00:00:00:99"
 
 
@@ -173,10 +164,11 @@ async def test_medctl_connects_by_name_prefix_and_reads_the_device() -> None:
         assert device.state.running and device.state.intensity == 1 and device.state.heat == 1
 
 
-async def test_a_full_guided_session_on_the_virtual_clock() -> None:
+async def test_a_full_guided_session_on_the_virtual_clock(medctl_safety: SafetyCheck) -> None:
     async with on_air() as (device, air), massager(air) as client:
         loop_start = asyncio.get_running_loop().time()
-        async with client.session(SessionPlan(minutes=5, heat=True, target_intensity=3), safety=SAFE) as session:
+        plan = SessionPlan(minutes=5, heat=True, target_intensity=3)
+        async with client.session(plan, safety=medctl_safety) as session:
             record = await asyncio.wait_for(session.wait(), 400)
         assert record.end_reason is EndReason.COMPLETED
         assert record.massage_s == pytest.approx(300, abs=1) and record.max_intensity == 3
@@ -185,9 +177,11 @@ async def test_a_full_guided_session_on_the_virtual_clock() -> None:
         assert device.state.frames_received > 300  # a heartbeat a second, at least, all over BLE
 
 
-async def test_the_peripheral_dropping_the_link_triggers_r10_and_the_watchdog() -> None:
+async def test_the_peripheral_dropping_the_link_triggers_r10_and_the_watchdog(
+    medctl_safety: SafetyCheck,
+) -> None:
     async with on_air() as (device, air), massager(air) as client:
-        async with client.session(SessionPlan(minutes=5, heat=True), safety=SAFE) as session:
+        async with client.session(SessionPlan(minutes=5, heat=True), safety=medctl_safety) as session:
             await asyncio.sleep(20)
             assert device.state.running and device.state.heat == 1
             device.faults.drop_links()  # out of range: disconnected, and no advertising

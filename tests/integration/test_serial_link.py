@@ -11,6 +11,7 @@ import pytest
 from firmware_protocol import Fault, Hello, encode_message, encode_stream
 from medctl import DeviceTimeout, TransportError, connect
 from medctl.client import DeviceClient
+from medctl.harness import SimulatedMassager
 from medctl.transport.serial import SerialTransport
 from simulator import PtyEndpoint, SimulatedDevice
 
@@ -26,9 +27,9 @@ async def served() -> AsyncIterator[tuple[SimulatedDevice, PtyEndpoint]]:
         yield device, await device.serve_pty()
 
 
-async def test_identify_start_change_stop(served: tuple[SimulatedDevice, PtyEndpoint]) -> None:
-    device, pty = served
-    async with connect(f"serial://{pty.path}") as massager:
+async def test_identify_start_change_stop(medctl_sim_pty: SimulatedMassager) -> None:
+    async with medctl_sim_pty as sim, connect(sim.url) as massager:
+        device = sim.device
         assert massager.identity is not None and massager.identity.serial_number == "NE2-000001"
         await massager.raw().start(1)
         assert device.state.running and device.state.intensity == 1

@@ -5,21 +5,20 @@ from __future__ import annotations
 import pytest
 
 from medctl import ConnectionLost, TransportError, connect
+from medctl.harness import SimulatedMassager
 from simulator import SimulatedDevice
 
 pytestmark = pytest.mark.realtime
 
 
-async def test_session_over_tcp_and_the_device_closing_it() -> None:
-    async with SimulatedDevice() as device:
-        endpoint = await device.serve_tcp()
-        async with connect(f"tcp://{endpoint.host}:{endpoint.port}") as massager:
-            await massager.raw().start(1)
-            await massager.raw().set_intensity(2)
-            assert device.state.intensity == 2
-            device.faults.drop_links()
-            lost = await massager.wait_lost()
-            assert isinstance(lost, ConnectionLost)
+async def test_session_over_tcp_and_the_device_closing_it(medctl_sim_tcp: SimulatedMassager) -> None:
+    async with medctl_sim_tcp as sim, connect(sim.url) as massager:
+        await massager.raw().start(1)
+        await massager.raw().set_intensity(2)
+        assert sim.device.state.intensity == 2
+        sim.faults.lose_link()
+        lost = await massager.wait_lost()
+        assert isinstance(lost, ConnectionLost)
 
 
 async def test_nothing_listening_is_a_clear_error() -> None:
