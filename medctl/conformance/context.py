@@ -79,6 +79,10 @@ class Context:
     _extra: list[Probe] = field(default_factory=list)
     _facts: DeviceFacts | None = None
     _second_link_refused: str = ""
+    #: Whatever a check leaves for a later one (the pairing checks: the paired controller).
+    signer: object = None
+    #: Why session checks are skipped, when the device turned out to be paired already.
+    paired: str = ""
 
     # --- links -----------------------------------------------------------------------------
 
@@ -117,7 +121,11 @@ class Context:
         """HELLO's result and the identity texts, read once (a HELLO and a GOODBYE on the primary link)."""
         if self._facts is None:
             probe = await self.link()
-            result = await probe.hello()
+            try:
+                result = await probe.hello(low=1, high=0xFF)
+            except Skipped as paired:
+                self.paired = str(paired)
+                raise
             await probe.goodbye()
             texts = [await self._info(probe, field) for field in InfoField]
             self._facts = DeviceFacts(

@@ -34,7 +34,7 @@ from firmware_protocol import (
     encode_message,
 )
 from firmware_protocol.constants import PROTOCOL_VERSION
-from medctl.conformance.model import Failed
+from medctl.conformance.model import Failed, Skipped
 from medctl.conformance.wire import Arrival, Wire
 
 #: How long the suite waits for an answer. SPEC §7.3 asks a device to answer within 100 ms and
@@ -75,8 +75,11 @@ class Probe:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def next_seq(self) -> int:
+    def next_seq(self, avoid: frozenset[int] = frozenset()) -> int:
+        """The next request seq, skipping *avoid* (seqs of frames whose answers may still be on the way)."""
         self.seq = (self.seq + 1) & 0xFF
+        while self.seq in avoid and len(avoid) < 256:
+            self.seq = (self.seq + 1) & 0xFF
         return self.seq
 
     async def send(self, data: bytes) -> None:
@@ -137,7 +140,15 @@ class Probe:
     async def hello(self, controller_id: int | None = None, low: int = 1, high: int = PROTOCOL_VERSION) -> HelloResult:
         """Open a session; Failed if refused or the result is not a HelloResult."""
         cid = self.controller_id if controller_id is None else controller_id
-        ack = await self.ack(Hello(low, high, cid))
+        answer = await self.request(Hello(low, high, cid))
+        if isinstance(answer, Nack) and answer.code is ErrorCode.AUTH_REQUIRED:
+            raise Skipped(
+                "the device is paired, so it refuses a plain HELLO (SPEC §11.5); checks that open a session "
+                "need a device that was never paired"
+            )
+        if not isinstance(answer, Ack):
+            raise Failed(f"HELLO was refused: {describe(answer)}")
+        ack = answer
         try:
             result = HelloResult.from_bytes(ack.data)
         except MessageError as exc:
@@ -173,6 +184,16 @@ class Probe:
         deadline = loop.time() + seconds
         while (left := deadline - loop.time()) > 0:
             arrival = await self.wire.next(left)
+            if arrival is None:
+                return
+            answer = self._take(arrival)
+            if answer is not None:
+                self.strays.append((arrival.frame, answer))
+
+    async def drain(self, quiet: float = 0.3) -> None:
+        """Take in everything until nothing has arrived for *quiet* seconds (answers become strays)."""
+        while True:
+            arrival = await self.wire.next(quiet)
             if arrival is None:
                 return
             answer = self._take(arrival)

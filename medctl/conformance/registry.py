@@ -32,6 +32,7 @@ def add(item: Check) -> None:
 
 def all_checks() -> list[Check]:
     """Every registered check, in registration order (which is the order they run in)."""
-    import medctl.conformance.checks  # noqa: F401  (registers the checks)
+    from medctl.conformance.checks import load
 
+    load()
     return list(_CHECKS)

@@ -16,6 +16,8 @@ from medctl.errors import MedctlError
 
 #: The first check: if the device does not answer GET_STATUS, nothing else can be checked.
 GATE = "frame.answer-valid"
+#: Checks that need no session, and so run on a device that is paired already (SPEC §11.5).
+OPEN_WHEN_PAIRED = ("frame.drop-", "frame.unknown-type", "frame.bad-", "stream.", "auth.", "robust.", "msg.get-info")
 
 
 @dataclass
@@ -86,6 +88,8 @@ async def run_suite(
         for check in select(all_checks(), options):
             if gate_failed:
                 result = _result(check, Outcome.SKIPPED, gate_failed, 0.0)
+            elif context.paired and not check.id.startswith(OPEN_WHEN_PAIRED):
+                result = _result(check, Outcome.SKIPPED, context.paired, 0.0)
             else:
                 result = await _run_one(check, context)
                 if check.id == GATE and result.outcome is Outcome.FAILED:
@@ -148,7 +152,7 @@ async def _read_facts(context: Context) -> None:
     try:
         async with asyncio.timeout(CHECK_BUDGET_S):
             await context.facts()
-    except (Failed, TimeoutError, MedctlError):
+    except (Failed, Skipped, TimeoutError, MedctlError):
         return
     finally:
         await context.cleanup()

@@ -24,6 +24,9 @@ from simulator.deviations import SECTIONS, names_of
 #: Sections a deviation may also break, besides its own: an ignored ownership also lets a
 #: link START after its GOODBYE (§7.4.2).
 ALSO: dict[str, set[str]] = {"ignore_ownership": {"§7.4.2"}}
+CODE = "7KQM-3XHP"
+#: Why a check may be skipped on a link when the run was not given the code or --destructive.
+NOT_ASKED = ("slow:", "destructive:", "pairing code", "paired by auth.session")
 #: The one deviation only a slow check sees.
 SLOW = {"slow_watchdog"}
 
@@ -50,9 +53,9 @@ async def test_deviation_is_reported_with_its_section(deviation: str) -> None:
 
 @pytest.mark.looptime
 async def test_correct_simulator_passes_everything_in_process() -> None:
-    """Every check, slow ones included (the auto-off check runs the motor 900 virtual seconds)."""
-    async with link_source("sim://") as source:
-        report = await run_suite(source, SuiteOptions(slow=True))
+    """Every check: slow ones (the auto-off check runs the motor 900 virtual seconds), destructive ones, pairing."""
+    async with link_source(f"sim://?pairing_code={CODE}") as source:
+        report = await run_suite(source, SuiteOptions(slow=True, destructive=True, pairing_code=CODE))
     assert report.ok, failures(report)
     skipped = {r.id for r in report.results if r.outcome is Outcome.SKIPPED}
     assert all(check_id.startswith("stream.") for check_id in skipped)  # frames travel whole in process
@@ -67,7 +70,9 @@ async def test_correct_simulator_passes_over_a_pty() -> None:
         report = await run_suite(source)
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all("slow" in why or "single link" in why for why in skipped.values()), skipped
+    assert all(why.startswith(NOT_ASKED) or "single link" in why or "pairing" in why for why in skipped.values()), (
+        skipped
+    )
     assert not device.state.running and not device.state.owned
 
 
@@ -79,7 +84,7 @@ async def test_correct_simulator_passes_over_tcp() -> None:
         report = await run_suite(source)
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all("slow" in why for why in skipped.values()), skipped
+    assert all(why.startswith(NOT_ASKED) or "pairing" in why for why in skipped.values()), skipped
     assert not device.state.running and not device.state.owned
 
 
@@ -92,5 +97,8 @@ async def test_correct_simulator_passes_over_the_virtual_ble_link() -> None:
         report = await run_suite(source, SuiteOptions(slow=True, only=()))
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all(i.startswith("stream.") or "second link" in why for i, why in skipped.items()), skipped
+    assert all(
+        i.startswith("stream.") or why.startswith(NOT_ASKED) or "second link" in why or "pairing" in why
+        for i, why in skipped.items()
+    ), skipped
     assert not device.state.running and not device.state.owned

@@ -1,12 +1,29 @@
-"""The checks, one module per part of SPEC.md; importing this package registers them in run order."""
+"""The checks, one module per part of SPEC.md, imported (and so registered) in :data:`RUN_ORDER`.
 
-from medctl.conformance.checks import (  # noqa: F401  (imported to register their checks)
-    framing,
-    messages,
-    ownership,
-    ranges,
-    robustness,
-    sequencing,
-    stream,
-    timing,
+Frames first (nothing else can work if they are wrong), then each message, sequencing,
+ownership and timing, pairing, and last the bad-input checks followed by a final look at
+whether the device still answers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Final
+
+RUN_ORDER: Final = (
+    "framing",
+    "stream",
+    "messages",
+    "ranges",
+    "sequencing",
+    "ownership",
+    "timing",
+    "auth",
+    "robustness",
 )
+
+
+def load() -> None:
+    """Import every check module in run order (registering a module's checks happens once, on import)."""
+    for name in RUN_ORDER:
+        importlib.import_module(f"{__name__}.{name}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from firmware_protocol import (
-    SUPPORTED_VERSIONS,
     Ack,
     ErrorCode,
     GetStatus,
@@ -144,7 +143,7 @@ async def _nacked(ctx: Context, vectors: list[FrameVector], expect: ExpectFn) ->
 )
 async def unsupported_version(ctx: Context) -> str | None:
     facts = await ctx.facts()
-    highest = max(facts.version, max(SUPPORTED_VERSIONS))
+    highest = facts.version  # HELLO offering 1..255 gets the device's highest version
     return await _nacked(ctx, _vectors("unsupported_version"), lambda v: (ErrorCode.UNSUPPORTED_VERSION, highest))
 
 

@@ -56,7 +56,7 @@ async def _stream_probe(ctx: Context, data: bytes) -> str | None:
 
 
 async def _answered_in_order(probe: Probe, owed: list[tuple[int, int]], what: str) -> None:
-    seq = probe.next_seq()
+    seq = probe.next_seq(avoid=frozenset(s for s, _ in owed))
     await probe.send(encode_message(GetStatus(), seq))
     answer = await probe.answer(seq, MsgType.GET_STATUS)
     got = [(frame.seq, answer_.request) for frame, answer_ in probe.strays]
