@@ -8,6 +8,7 @@ waiting for an absence.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 from firmware_protocol import (
@@ -29,17 +30,11 @@ from medctl.conformance.wire import LinkGone
 
 #: Types 0x80..0xFF flow device → controller (SPEC §5.1).
 _DEVICE_TYPE_BIT = 0x80
-#: SPEC §8's expected payload lengths for BAD_LENGTH (the others are 0).
-_EXPECTED_LENGTH = {
-    MsgType.HELLO: 6,
-    MsgType.PAIR_BEGIN: 12,
-    MsgType.PAIR_CONFIRM: 8,
-    MsgType.GET_INFO: 1,
-    MsgType.START: 1,
-    MsgType.SET_INTENSITY: 1,
-    MsgType.SET_HEAT: 1,
-    MsgType.CLEAR_FAULTS: 1,
-}
+def expected_length(msg_type: int | None) -> int:
+    """SPEC §8's expected payload length of a request type (its fixed layout's size; 0 when it has none)."""
+    layout = getattr(MESSAGE_TYPES.get(msg_type or 0), "LAYOUT", None)
+    return layout.size if isinstance(layout, struct.Struct) else 0
+
 
 ExpectFn = Callable[[FrameVector], tuple[ErrorCode, int | None]]
 
@@ -163,17 +158,13 @@ async def unknown_type(ctx: Context) -> str | None:
 )
 async def bad_payload(ctx: Context) -> str | None:
     vectors = [v for v in _vectors("bad_payload") if _is_request(v.msg_type)]
-    return await _nacked(ctx, vectors, lambda v: (ErrorCode.BAD_LENGTH, _expected_length(v.msg_type)))
+    return await _nacked(ctx, vectors, lambda v: (ErrorCode.BAD_LENGTH, expected_length(v.msg_type)))
 
 
 @check("frame.bad-value", "§5.8", "a request carrying an undefined value is answered NACK BAD_VALUE, detail = the byte")
 async def bad_value(ctx: Context) -> str | None:
     vectors = [v for v in _vectors("bad_value") if _is_request(v.msg_type)]
     return await _nacked(ctx, vectors, lambda v: (ErrorCode.BAD_VALUE, v.data[4]))
-
-
-def _expected_length(msg_type: int | None) -> int:
-    return next((n for t, n in _EXPECTED_LENGTH.items() if t == msg_type), 0)
 
 
 @check("frame.device-frames-plain", "§6.7", "every frame the device sends is a plain frame (version byte 1)")

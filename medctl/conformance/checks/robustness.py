@@ -13,7 +13,7 @@ from typing import Final
 
 from firmware_protocol import Ack, Frame, MotorState
 from firmware_protocol.messages import MESSAGE_TYPES
-from medctl.conformance.checks.framing import _EXPECTED_LENGTH
+from medctl.conformance.checks.framing import expected_length
 from medctl.conformance.checks.messages import expect
 from medctl.conformance.context import Context
 from medctl.conformance.model import Failed
@@ -44,7 +44,7 @@ def bad_frames(seed: int, count: int = BAD_FRAMES) -> list[bytes]:
             frames.append(bytes(Frame(rng.choice(_REQUESTS), rng.randrange(256), payload, version=version)))
         else:
             msg_type = rng.choice(_REQUESTS)
-            expected = next((n for t, n in _EXPECTED_LENGTH.items() if t == msg_type), 0)
+            expected = expected_length(msg_type)
             if len(payload) == expected:
                 payload += b"\x00"
             frames.append(bytes(Frame(msg_type, rng.randrange(256), payload)))
