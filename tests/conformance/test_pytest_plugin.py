@@ -112,3 +112,14 @@ def test_fixtures_are_opt_in(pytester: pytest.Pytester) -> None:
 
 def test_history_is_in_the_temporary_folder(medctl_history: HistoryStore, tmp_path: Path) -> None:
     assert (tmp_path / "history.sqlite3").exists()
+
+
+@pytest.mark.looptime
+async def test_dropped_and_duplicated_frames_are_absorbed_by_retries(medctl_sim: SimulatedMassager) -> None:
+    async with medctl_sim as sim, sim.connect() as massager:
+        sim.faults.drop(1, "in")
+        await massager.raw().start(1)
+        assert sim.device.state.running and sim.device.state.frames_dropped == 1
+        sim.faults.duplicate(1, "in")
+        await massager.raw().set_intensity(2)
+        assert sim.device.state.intensity == 2 and sim.device.state.duplicates == 1
