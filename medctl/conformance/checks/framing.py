@@ -8,12 +8,14 @@ waiting for an absence.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Callable
 
 from firmware_protocol import (
     Ack,
     ErrorCode,
+    Frame,
     GetStatus,
     MsgType,
     Nack,
@@ -35,6 +37,9 @@ def expected_length(msg_type: int | None) -> int:
     layout = getattr(MESSAGE_TYPES.get(msg_type or 0), "LAYOUT", None)
     return layout.size if isinstance(layout, struct.Struct) else 0
 
+
+#: SPEC §7.3: a device SHOULD answer within 100 ms (a SHOULD: reported, never failed).
+SHOULD_ANSWER_S = 0.1
 
 ExpectFn = Callable[[FrameVector], tuple[ErrorCode, int | None]]
 
@@ -177,3 +182,27 @@ async def device_frames_plain(ctx: Context) -> str | None:
     if versions:
         raise Failed(f"the device sent frames of version {sorted(versions)}; device frames are always plain (1)")
     return None
+
+
+@check("frame.crc-before-version", "§4.2", "a frame of an unknown version with a bad CRC is dropped, not answered")
+async def crc_before_version(ctx: Context) -> str | None:
+    good = bytes(Frame(MsgType.GET_STATUS, 0x33, b"", version=3))
+    bad = good[:-1] + bytes([good[-1] ^ 0xFF])
+    vector = FrameVector("version_3_bad_crc", "a version-3 GET_STATUS with a bad CRC", bad, "bad_crc")
+    return await _dropped(ctx, [vector])
+
+
+@check("frame.answer-time", "§7.3", "requests are answered promptly (SHOULD: within 100 ms of the last byte)")
+async def answer_time(ctx: Context) -> str | None:
+    probe = await ctx.link()
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(10):
+        started = loop.time()
+        await probe.status()
+        times.append(loop.time() - started)
+    times.sort()
+    note = f"median {times[len(times) // 2] * 1000:.0f} ms, slowest {times[-1] * 1000:.0f} ms round trip"
+    if times[-1] > SHOULD_ANSWER_S:
+        note += " (above the 100 ms SPEC §7.3 asks for, which includes the link's own delay here)"
+    return note
