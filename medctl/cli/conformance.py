@@ -73,6 +73,12 @@ async def run(args: argparse.Namespace) -> int:
         print(f"conformance of {source.description}", flush=True)
         report = await run_suite(source, options, show)
     print(report.summary())
+    for flag, prefix, what in (
+        ("--slow", "slow:", f"watchdog timing (about 20 s) and auto-off ({options.auto_off_s:g} s)"),
+        ("--destructive", "destructive:", "the pairing lockout, which lasts until the device is switched off"),
+    ):
+        if count := report.skipped_because(prefix):
+            print(f"{flag} runs {count} more check(s): {what}")
     if args.json is not None:
         try:
             args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

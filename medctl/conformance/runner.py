@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from medctl import __version__
 from medctl.conformance.context import CHECK_BUDGET_S, Context, LinkSource, SuiteOptions
 from medctl.conformance.model import Check, CheckResult, Failed, Outcome, Skipped
 from medctl.conformance.registry import all_checks
@@ -25,6 +26,7 @@ class Report:
     """Every check's result, the device's identity, and how long the run took."""
 
     device: str
+    options: dict[str, Any] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -43,12 +45,18 @@ class Report:
             f"{self.count(Outcome.SKIPPED)} skipped in {self.seconds:.1f} s"
         )
 
+    def skipped_because(self, prefix: str) -> int:
+        """How many checks were skipped for a reason starting with *prefix* (``"slow:"``)."""
+        return sum(1 for r in self.results if r.outcome is Outcome.SKIPPED and r.reason.startswith(prefix))
+
     def failed_sections(self) -> set[str]:
         return {r.section for r in self.results if r.outcome is Outcome.FAILED}
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "medctl": __version__,
             "device": self.device,
+            "options": self.options,
             "device_facts": self.facts,
             "ok": self.ok,
             "passed": self.count(Outcome.PASSED),
@@ -81,7 +89,16 @@ async def run_suite(
     """Run the suite against the device *source* leads to; *on_result* sees each result as it comes."""
     options = options or SuiteOptions()
     context = Context(source, options)
-    report = Report(source.description)
+    report = Report(
+        source.description,
+        {
+            "slow": options.slow,
+            "destructive": options.destructive,
+            "only": list(options.only),
+            "pairing_code_given": options.pairing_code is not None,
+            "auto_off_s": options.auto_off_s,
+        },
+    )
     started = time.monotonic()
     gate_failed = ""
     try:

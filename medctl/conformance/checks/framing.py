@@ -38,6 +38,8 @@ def expected_length(msg_type: int | None) -> int:
     return layout.size if isinstance(layout, struct.Struct) else 0
 
 
+#: The first request is tried as often as SPEC §6.4 has a controller try (the first send and 3 retries).
+TRIES = 4
 #: SPEC §7.3: a device SHOULD answer within 100 ms (a SHOULD: reported, never failed).
 SHOULD_ANSWER_S = 0.1
 
@@ -53,8 +55,13 @@ async def answer_valid(ctx: Context) -> str | None:
     probe = await ctx.link()
     invalid_before = probe.wire.invalid_frames
     seq = probe.next_seq()
-    await probe.send(encode_message(GetStatus(), seq))
-    answer = await probe.answer(seq, MsgType.GET_STATUS)
+    frame = encode_message(GetStatus(), seq)
+    answer = None
+    for _ in range(TRIES):  # a board may still be booting (opening a USB serial port can reset it)
+        await probe.send(frame)
+        answer = await probe.answer(seq, MsgType.GET_STATUS)
+        if answer is not None:
+            break
     invalid = probe.wire.invalid_frames - invalid_before
     if answer is None:
         hint = (
@@ -63,7 +70,7 @@ async def answer_valid(ctx: Context) -> str | None:
             if invalid
             else ""
         )
-        raise Failed(f"no valid answer to GET_STATUS within {probe.answer_timeout:g} s{hint}")
+        raise Failed(f"no valid answer to GET_STATUS in {TRIES} tries of {probe.answer_timeout:g} s{hint}")
     if invalid:
         raise Failed(f"{invalid} frame(s) from the device failed the frame checks (SPEC §4.2)")
     if not isinstance(answer, Ack):
