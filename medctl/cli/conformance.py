@@ -1,8 +1,10 @@
 """``medctl conformance``: check that a device speaks SPEC.md, one line per check, exit 0 only if none failed.
 
-A full run over a serial port or TCP takes about half a minute; ``--slow`` adds the watchdog
-checks (about 20 s) and the auto-off check, which runs the motor for the whole auto-off time
-(15 minutes by SPEC §2). The run leaves the motor stopped and ends every session it opened.
+A default run takes about 10 s over a serial port or TCP and about 20 s over Bluetooth LE;
+``--slow`` adds the watchdog checks (about 20 s) and the auto-off check, which runs the motor
+for the whole auto-off time (15 minutes by SPEC §2). The run leaves the motor stopped and
+ends every session it opened; only ``--pairing-code`` (pairs a controller) and
+``--destructive`` (locks pairing until power-off) leave a mark.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="check a device (or firmware under development) against the protocol specification",
         description="Run the conformance suite against a device: framing, every message and error code, "
         "de-duplication, versions, ownership, timing. One line per check, a summary, exit 0 only if no check "
-        "failed. A run takes about 30 s; --slow adds about 20 s plus the auto-off time (15 min).",
+        "failed. A run takes about 10 s (20 s over BLE); --slow adds about 20 s plus the auto-off time (15 min).",
     )
     parser.add_argument(
         "--device", "-d", required=True, metavar="URL", help="serial:///dev/ttyACM0, tcp://HOST:PORT, ble://…, sim://"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
-    parser.add_argument("--pairing-code", metavar="CODE", help="the device's pairing code, for the pairing checks")
+    parser.add_argument(
+        "--pairing-code",
+        metavar="CODE",
+        help="the device's pairing code: the run pairs a controller of its own to check authenticated requests",
+    )
     parser.add_argument("--slow", action="store_true", help="also run the slow checks: watchdog timing, auto-off")
     parser.add_argument("--destructive", action="store_true", help="also run checks that leave a mark (lockout)")
     parser.add_argument(
