@@ -109,7 +109,11 @@ class Context:
 
     async def _open(self, name: str) -> Probe:
         wire = Wire(self.source.open(), name)
-        await wire.open()
+        try:
+            await wire.open()
+        except BaseException:
+            await wire.close()  # a half-open link (a BLE backend, a socket) is released
+            raise
         return Probe(wire, new_controller_id(), answer_timeout=self.options.answer_timeout)
 
     def probes(self) -> list[Probe]:
