@@ -19,6 +19,7 @@ flag                       SPEC     what the device then does wrong
                                     without a session
 ``no_periodic_status``     §7.8     sends STATUS only on a change, never every second
 ``wrong_error_code``       §8       answers a bad payload length with BAD_VALUE, not BAD_LENGTH
+``replay_accepted``        §11.3    executes an authenticated request whose counter it has seen
 =========================  =======  ============================================================
 """
 
@@ -39,6 +40,7 @@ SECTIONS: Final = {
     "ignore_ownership": "§7.2",
     "no_periodic_status": "§7.8",
     "wrong_error_code": "§8",
+    "replay_accepted": "§11.3",
 }
 #: How much later than ``watchdog_ms`` the slow watchdog fires.
 SLOW_WATCHDOG_EXTRA_S: Final = 2.0
@@ -55,6 +57,7 @@ class Deviations:
     ignore_ownership: bool = False
     no_periodic_status: bool = False
     wrong_error_code: bool = False
+    replay_accepted: bool = False
 
     @classmethod
     def named(cls, *names: str) -> Deviations:
@@ -99,6 +102,11 @@ class Deviations:
         if self.wrong_error_code and code is ErrorCode.BAD_LENGTH:
             return ErrorCode.BAD_VALUE
         return code
+
+
+    def accepts(self, refusal: ErrorCode) -> bool:
+        """Does the firmware let a request through that its authentication step refused with *refusal*?"""
+        return self.replay_accepted and refusal is ErrorCode.REPLAYED
 
 
 def names_of() -> tuple[str, ...]:

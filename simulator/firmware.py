@@ -429,7 +429,9 @@ class Firmware:
         try:
             authenticated = self.auth.check(frame, message, state.controller_id)
         except AuthRefused as refusal:  # refused frames never displace the memory (SPEC §11.6)
-            return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), False
+            if not self.config.deviations.accepts(refusal.code):
+                return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), False
+            authenticated = True
         if authenticated and self._owner.link is link:
             self._feed_watchdog()
         try:

@@ -22,8 +22,9 @@ from simulator.bleak_backend import BumbleClient, BumbleScanner
 from simulator.deviations import SECTIONS, names_of
 
 #: Sections a deviation may also break, besides its own: an ignored ownership also lets a
-#: link START after its GOODBYE (§7.4.2).
-ALSO: dict[str, set[str]] = {"ignore_ownership": {"§7.4.2"}}
+#: link START after its GOODBYE (§7.4.2); without de-duplication a signed retry is refused as a
+#: replay, which §11.3 rules out in so many words.
+ALSO: dict[str, set[str]] = {"ignore_ownership": {"§7.4.2"}, "no_dedup": {"§11.3"}}
 CODE = "7KQM-3XHP"
 #: Why a check may be skipped on a link when the run was not given the code or --destructive.
 NOT_ASKED = ("slow:", "destructive:", "pairing code", "paired by auth.session")
@@ -42,8 +43,10 @@ def test_every_deviation_is_in_the_matrix() -> None:
 @pytest.mark.looptime
 @pytest.mark.parametrize("deviation", names_of())
 async def test_deviation_is_reported_with_its_section(deviation: str) -> None:
-    options = SuiteOptions(slow=deviation in SLOW, only=("7.5",) if deviation in SLOW else ())
-    async with link_source(f"sim://?deviate={deviation}") as source:
+    options = SuiteOptions(
+        slow=deviation in SLOW, only=("7.5",) if deviation in SLOW else (), pairing_code=CODE, destructive=True
+    )
+    async with link_source(f"sim://?deviate={deviation}&pairing_code={CODE}") as source:
         report = await run_suite(source, options)
     failed = report.failed_sections()
     assert SECTIONS[deviation] in failed, failures(report)
