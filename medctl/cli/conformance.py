@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from medctl.conformance import CheckResult, SuiteOptions, link_source, run_suite
+    from medctl.conformance import CheckResult, SuiteOptions, all_checks, link_source, run_suite
+    from medctl.conformance.runner import matches
 
     check_address(args.device)
     if args.pairing_code is not None:
@@ -64,6 +65,9 @@ async def run(args: argparse.Namespace) -> int:
             normalize_code(args.pairing_code)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    unmatched = [only for only in args.only if not any(matches(check, only) for check in all_checks())]
+    if unmatched:
+        raise UsageError(f"no check matches --only {unmatched[0]} (give a SPEC section such as 7.2, or an id prefix)")
     options = SuiteOptions(
         slow=args.slow,
         destructive=args.destructive,

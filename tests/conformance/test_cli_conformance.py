@@ -49,6 +49,7 @@ def test_a_bad_address_is_one_line(argv: list[str], message: str, capsys: pytest
     [
         (["conformance", "--device", "sim://", "--pairing-code", "0000"], "is not a pairing code"),
         (["simulate", "--deviate", "late_stop"], "unknown deviation 'late_stop'"),
+        (["conformance", "--device", "sim://", "--only", "13.2"], "no check matches --only 13.2"),
     ],
 )
 def test_bad_options_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
