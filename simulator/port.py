@@ -105,11 +105,19 @@ class StreamPort(Port):
         self._decoder = StreamDecoder(on_error=self.report)
 
     def feed(self, data: bytes) -> None:
-        """Bytes arrived from the controller: decode whole frames and hand them on."""
-        if self._closed:
-            return
-        for frame in self._decoder.feed(data):
-            self.deliver(bytes(frame))
+        """Bytes arrived from the controller: decode whole frames and hand them on.
+
+        One packet at a time: the decoder reports a bad packet (answered at once when it is an
+        unsupported version) while it decodes, so a chunk holding several packets must not be
+        decoded in one go, or such a NACK would overtake the answers to frames before it (§7.2).
+        """
+        start = 0
+        while not self._closed and start < len(data):
+            end = data.find(0, start)
+            end = len(data) if end == -1 else end + 1
+            for frame in self._decoder.feed(data[start:end]):
+                self.deliver(bytes(frame))
+            start = end
 
     def _write_frame(self, frame: bytes) -> None:
         self._write(encode_stream(frame))
