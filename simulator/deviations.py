@@ -15,6 +15,7 @@ flag                       SPEC     what the device then does wrong
                                     from memory
 ``slow_watchdog``          §7.5     stops a silent owner's motor 2 s later than ``watchdog_ms``
 ``clamp_out_of_range``     §7.1     clamps an out-of-range level into range and ACKs it
+``start_above_lightest``   §7.4.5   starts the motor from standstill at any level, not only at 1
 ``ignore_ownership``       §7.2     accepts START, SET_* and CLEAR_FAULTS from any link, with or
                                     without a session
 ``no_periodic_status``     §7.8     sends STATUS only on a change, never every second
@@ -37,6 +38,7 @@ SECTIONS: Final = {
     "no_dedup": "§6.5",
     "slow_watchdog": "§7.5",
     "clamp_out_of_range": "§7.1",
+    "start_above_lightest": "§7.4.5",
     "ignore_ownership": "§7.2",
     "no_periodic_status": "§7.8",
     "wrong_error_code": "§8",
@@ -54,6 +56,7 @@ class Deviations:
     no_dedup: bool = False
     slow_watchdog: bool = False
     clamp_out_of_range: bool = False
+    start_above_lightest: bool = False
     ignore_ownership: bool = False
     no_periodic_status: bool = False
     wrong_error_code: bool = False

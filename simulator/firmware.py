@@ -530,7 +530,7 @@ class Firmware:
         self._require_control(link, state)
         _require_range(level, 1, self.config.intensity_levels)
         p = self._physics
-        if p.motor is MotorState.IDLE:
+        if p.motor is MotorState.IDLE and not self.config.deviations.start_above_lightest:
             _require_range(level, LIGHTEST_LEVEL, LIGHTEST_LEVEL)  # from standstill only at the lightest level
         blocking = p.faults & START_BLOCKERS
         if p.run_budget.locked:

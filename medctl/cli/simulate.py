@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="NAME",
         help="break the protocol on purpose, to test a conformance checker (repeatable): "
-        "crc_little_endian, no_dedup, slow_watchdog, clamp_out_of_range, ignore_ownership, "
+        "crc_little_endian, no_dedup, slow_watchdog, clamp_out_of_range, start_above_lightest, ignore_ownership, "
         "no_periodic_status, wrong_error_code, replay_accepted",
     )
     parser.set_defaults(run=run)

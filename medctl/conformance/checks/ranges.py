@@ -5,6 +5,7 @@ from __future__ import annotations
 from firmware_protocol import ErrorCode, MotorState, SetHeat, SetIntensity, Start
 from medctl.conformance.checks.messages import expect, owned_and_idle
 from medctl.conformance.context import Context
+from medctl.conformance.model import Skipped
 from medctl.conformance.registry import check
 
 
@@ -44,4 +45,25 @@ async def heat_range(ctx: Context) -> str | None:
         await probe.refused(SetHeat(level), ErrorCode.OUT_OF_RANGE, m)
     status = await probe.status()
     expect(status.heat == 0, f"a refused SET_HEAT changed the heat to {status.heat}")
+    return None
+
+
+@check(
+    "range.start-lightest",
+    "§7.4.5",
+    "from standstill START runs only at level 1: START 2 → OUT_OF_RANGE (detail 1); once running any level",
+)
+async def start_lightest(ctx: Context) -> str | None:
+    facts = await ctx.facts()
+    if facts.intensity_levels < 2:
+        raise Skipped("the device has one intensity level")
+    probe = await owned_and_idle(ctx)
+    for level in range(2, facts.intensity_levels + 1):
+        await probe.refused(Start(level), ErrorCode.OUT_OF_RANGE, 1, "from standstill")
+    status = await probe.status()
+    expect(status.state is MotorState.IDLE, "a refused START started the motor")
+    await probe.ack(Start(1))
+    await probe.ack(Start(facts.intensity_levels))
+    status = await probe.status()
+    expect(status.intensity == facts.intensity_levels, f"START {facts.intensity_levels} while running: {status}")
     return None
