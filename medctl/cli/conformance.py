@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=positive_float,
         default=900.0,
         metavar="SECONDS",
-        help="the device's auto-off time, for the auto-off check (default: SPEC's 900)",
+        help="the device's run and heater budgets (SPEC §7.6), for the --slow limit checks (default: SPEC's 900)",
     )
     parser.set_defaults(run=run)
 
@@ -84,7 +84,7 @@ async def run(args: argparse.Namespace) -> int:
         report = await run_suite(source, options, show)
     print(report.summary())
     for flag, prefix, what in (
-        ("--slow", "slow:", f"watchdog timing (about 20 s) and auto-off ({options.auto_off_s:g} s)"),
+        ("--slow", "slow:", f"watchdog timing (about 20 s) and the time limits ({2 * options.auto_off_s:g} s)"),
         ("--destructive", "destructive:", "the pairing lockout, which lasts until the device is switched off"),
     ):
         if count := report.skipped_because(prefix):

@@ -209,5 +209,5 @@ async def _quietly(step: Awaitable[object]) -> None:
     """Best effort during cleanup: a silent or gone device is reported by the next check, not here."""
     try:
         await step
-    except (Failed, LinkGone):
+    except (Failed, Skipped, LinkGone):
         return

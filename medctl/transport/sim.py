@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: Options a ``sim://`` URL may carry, mapped to the simulator's DeviceConfig fields.
 _INT_OPTIONS = ("intensity_levels", "heat_levels")
-_FLOAT_OPTIONS = ("watchdog_s", "max_temp_c", "auto_off_s", "time_constant_s")
+_FLOAT_OPTIONS = ("watchdog_s", "max_temp_c", "auto_off_s", "heat_limit_s", "time_constant_s")
 
 
 #: The fastest a ``sim://?speed=`` clock may run (×10 000: a 10-minute session in 60 ms).

@@ -1,8 +1,9 @@
 """The checks, one module per part of SPEC.md, imported (and so registered) in :data:`RUN_ORDER`.
 
 Frames first (nothing else can work if they are wrong), then each message, sequencing,
-ownership and timing, pairing, and last the bad-input checks followed by a final look at
-whether the device still answers.
+ownership and timing, the bad-input checks followed by a look at whether the device still
+answers, the time limits (which leave the device refusing START for a while), and last
+pairing, after which a device that was never paired is paired.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ RUN_ORDER: Final = (
     "sequencing",
     "ownership",
     "timing",
-    "auth",
     "robustness",
+    "limits",
+    "auth",
 )
 
 

@@ -32,7 +32,7 @@ from firmware_protocol import (
     PairConfirm,
     Replay,
     Request,
-    Start,
+    SetIntensity,
     Stop,
 )
 from firmware_protocol.auth import PairingTranscript, controller_confirmation, derive_key, device_confirmation, seal
@@ -148,7 +148,11 @@ async def unknown_controller(ctx: Context) -> str | None:
     return None
 
 
-@check("auth.session", "§11.5", "a paired device: signed HELLO and START accepted; plain control refused AUTH_REQUIRED")
+@check(
+    "auth.session",
+    "§11.5",
+    "a paired device: signed HELLO and SET_INTENSITY accepted; plain control refused AUTH_REQUIRED",
+)
 async def authenticated_session(ctx: Context) -> str | None:
     probe = await ctx.link()
     signer = await pair(ctx, probe)
@@ -162,12 +166,12 @@ async def authenticated_session(ctx: Context) -> str | None:
     hello = await signed(probe, signer, Hello(2, 2, signer.controller_id))
     expect(isinstance(hello, Ack), f"the paired controller's signed HELLO: {describe(hello)}")
     probe.in_session = True
-    await probe.refused(Start(1), ErrorCode.AUTH_REQUIRED, 0, "in a plain frame from the paired controller's link")
-    start = await signed(probe, signer, Start(1))
-    expect(isinstance(start, Ack), f"a signed START: {describe(start)}")
-    expect((await probe.status()).running, "a signed START was ACKed but the motor does not run")
-    await probe.stop()  # plain STOP: always executed
-    expect(not (await probe.status()).running, "a plain STOP on a paired device did not stop the motor")
+    level = (await probe.status()).intensity % 2 + 1  # a level other than the stored one
+    await probe.refused(SetIntensity(level), ErrorCode.AUTH_REQUIRED, 0, "in a plain frame from the paired controller")
+    changed = await signed(probe, signer, SetIntensity(level))
+    expect(isinstance(changed, Ack), f"a signed SET_INTENSITY: {describe(changed)}")
+    expect((await probe.status()).intensity == level, "a signed SET_INTENSITY was ACKed but the level did not change")
+    await probe.stop()  # a plain STOP is always executed, on a paired device too
     await signed(probe, signer, Goodbye())
     probe.in_session = False
     ctx.signer = signer
