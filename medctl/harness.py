@@ -79,6 +79,14 @@ class Faults:
         """The pad overheats past the device's limit at its next poll: heat off, OVER_TEMPERATURE."""
         self._injector.force_over_temperature()
 
+    def auto_off(self) -> None:
+        """The motor's run budget is spent now, as after 15 minutes of running: motor off, AUTO_OFF (SPEC §7.6)."""
+        self._injector.exhaust_run_budget()
+
+    def heat_limit(self) -> None:
+        """The heater's budget is spent now: heat off, AUTO_OFF; SET_HEAT above 0 refused for a while."""
+        self._injector.exhaust_heat_budget()
+
     def stall(self) -> None:
         """The motor stalls: a running motor stops with MOTOR_STALL at the next poll."""
         self._injector.stall_motor()

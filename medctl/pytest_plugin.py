@@ -16,7 +16,8 @@ Fixtures (each function-scoped):
     ``sim.connect()`` gives a connected medctl client, ``sim.url`` the address for
     ``medctl.connect`` (pty, tcp), ``sim.device.state`` the device's truth, and
     ``sim.faults`` the faults: ``drop``, ``corrupt``, ``duplicate``, ``delay``, ``silence``,
-    ``lose_link``, ``over_temperature``, ``stall``, ``drain_battery``, ``refuse``, ``clear``.
+    ``lose_link``, ``over_temperature``, ``auto_off``, ``heat_limit``, ``stall``, ``drain_battery``,
+    ``refuse``, ``clear``.
 ``medctl_sim_config``
     The :class:`~simulator.DeviceConfig` the simulators use; override it in a test module
     (``@pytest.fixture def medctl_sim_config(): return DeviceConfig(battery=True)``).

@@ -123,3 +123,16 @@ async def test_dropped_and_duplicated_frames_are_absorbed_by_retries(medctl_sim:
         sim.faults.duplicate(1, "in")
         await massager.raw().set_intensity(2)
         assert sim.device.state.intensity == 2 and sim.device.state.duplicates == 1
+
+
+@pytest.mark.looptime
+async def test_time_limits_are_one_call(medctl_sim: SimulatedMassager) -> None:
+    async with medctl_sim as sim, sim.connect() as massager:
+        await massager.raw().start(1)
+        await massager.raw().set_heat(1)
+        sim.faults.heat_limit()
+        state = await sim.device.wait_for(lambda s: s.heat == 0, timeout=1)
+        assert state.running and state.faults & Fault.AUTO_OFF
+        sim.faults.auto_off()
+        state = await sim.device.wait_for(lambda s: not s.running, timeout=1)
+        assert state.run_locked and state.heat_locked
