@@ -34,7 +34,7 @@ class SuiteOptions:
     only: tuple[str, ...] = ()
     pairing_code: str | None = None
     answer_timeout: float = ANSWER_TIMEOUT_S
-    #: The device's auto-off time (SPEC §2: 900 s); the auto-off check waits this long.
+    #: The device's run and heater budgets (SPEC §2, §7.6: 900 s each); the limit checks wait about this long.
     auto_off_s: float = 900.0
 
 

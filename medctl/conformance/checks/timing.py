@@ -1,4 +1,4 @@
-"""Time-driven behaviour: periodic STATUS, the watchdog, auto-off (SPEC §7.5, §7.6, §7.8).
+"""Time-driven behaviour: periodic STATUS and the watchdog (SPEC §7.5, §7.8).
 
 Tolerances are SPEC's (§2): the watchdog fires no earlier than ``watchdog_ms`` and at most
 250 ms later; periodic STATUS events are 0.75–1.25 s apart. Measured from this side of the
