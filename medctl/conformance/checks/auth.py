@@ -149,6 +149,27 @@ async def unknown_controller(ctx: Context) -> str | None:
 
 
 @check(
+    "auth.frame-version-per-frame",
+    "§6.7",
+    "on a link that negotiated version 1, an authenticated frame is authenticated, not refused UNSUPPORTED_VERSION",
+)
+async def frame_version_per_frame(ctx: Context) -> str | None:
+    probe = await ctx.link()
+    negotiated = await probe.hello(low=1, high=1)
+    expect(negotiated.version == 1, f"HELLO 1..1 negotiated version {negotiated.version}")
+    stranger = Signer(probe.controller_id, secrets.token_bytes(32))
+    beat = await signed(probe, stranger, Heartbeat())
+    expect(
+        isinstance(beat, Nack) and beat.code is ErrorCode.AUTH_FAILED,
+        f"an authenticated HEARTBEAT the device cannot check: {describe(beat)}; expected NACK AUTH_FAILED "
+        "(the version byte is read per frame, and the device speaks version 2)",
+    )
+    stop = await signed(probe, stranger, Stop())
+    expect(isinstance(stop, Ack), f"an authenticated STOP on a version-1 link: {describe(stop)} (never refused)")
+    return None
+
+
+@check(
     "auth.session",
     "§11.5",
     "a paired device: signed HELLO and SET_INTENSITY accepted; plain control refused AUTH_REQUIRED",
