@@ -50,9 +50,17 @@ _U32: Final = struct.Struct(">I")
 # --- pairing codes ----------------------------------------------------------------------------
 
 
+#: What normalizing drops (SPEC.md §11.4): ASCII space, tab, line feed, vertical tab, form feed,
+#: carriage return and the hyphen-minus. Any other character, other Unicode spaces included, is kept
+#: and so makes the code invalid.
+_DROPPED: Final = str.maketrans("", "", " \t\n\v\f\r-")
+
+
 def normalize_code(text: str) -> str:
-    """The 8 code characters of *text* (case, spaces and dashes ignored); ValueError if it is no code."""
-    compact = "".join(text.split()).replace("-", "").upper()
+    """The 8 code characters of *text* (ASCII case, ASCII whitespace and dashes ignored); ValueError if it is no code."""
+    compact = text.translate(_DROPPED)
+    if compact.isascii():
+        compact = compact.upper()  # only ASCII is upper-cased: "ſ".upper() is "S"
     if len(compact) != PAIRING_CODE_LEN or any(c not in PAIRING_CODE_ALPHABET for c in compact):
         raise ValueError(
             f"{text.strip()!r} is not a pairing code: it has {PAIRING_CODE_LEN} letters and digits, "

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Final
 
-#: The highest protocol version this package speaks (SPEC.md §6.7, §11).
-PROTOCOL_VERSION: Final = 2
+#: The highest protocol version this package speaks (SPEC.md §6.7, §11, §12).
+PROTOCOL_VERSION: Final = 3
 #: Versions this implementation can negotiate in HELLO.
-SUPPORTED_VERSIONS: Final = range(1, 3)
+SUPPORTED_VERSIONS: Final = range(1, 4)
+#: The first version whose authenticated frames are bound to one connection (SPEC.md §12).
+SESSION_PROTOCOL_VERSION: Final = 3
 
 #: The frame's version byte names its layout (SPEC.md §11.2): a plain frame, as in version 1 ...
 PLAIN_FRAME_VERSION: Final = 1

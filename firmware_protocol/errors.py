@@ -33,6 +33,11 @@ class AuthFailure(IntEnum):
     BAD_TAG = 0x02
     NO_PAIRING = 0x03
     PAIRING_LOCKED = 0x04
+    #: Version 3 (SPEC.md §12): pairing is open only in a window, one attempt at a time.
+    PAIRING_CLOSED = 0x05
+    PAIRING_TOO_SOON = 0x06
+    #: An authenticated frame on a link that has no connection keys (no SESSION_BEGIN).
+    NO_SESSION = 0x07
 
 
 class Replay(IntEnum):

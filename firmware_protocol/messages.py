@@ -32,6 +32,9 @@ class MsgType(IntEnum):
     CLEAR_FAULTS = 0x0A
     PAIR_BEGIN = 0x0B
     PAIR_CONFIRM = 0x0C
+    SESSION_BEGIN = 0x10
+    PAKE_BEGIN = 0x11
+    PAKE_PART = 0x12
     ACK = 0x80
     NACK = 0x81
     STATUS = 0x90
@@ -64,6 +67,10 @@ ALL_FAULTS: Final = Fault(0x1F)
 #: Pairing nonces and confirmations are 8 bytes (SPEC.md §11.4).
 NONCE_LEN: Final = 8
 CONFIRMATION_LEN: Final = 8
+#: The device's proof in SESSION_BEGIN's answer (SPEC.md §12.2).
+SESSION_PROOF_LEN: Final = 4
+#: A PAKE message travels in parts of at most this many bytes (SPEC.md §12.4).
+PAKE_PART_LEN: Final = 12
 #: Bits of a fault byte that name no fault. (``~ALL_FAULTS`` would be ``Fault.NONE``:
 #: inverting a Flag keeps only defined bits, so the mask must be computed on the int.)
 UNDEFINED_FAULT_BITS: Final = 0xFF & ~ALL_FAULTS.value
@@ -279,6 +286,87 @@ class PairConfirm(Request):
     def from_payload(cls, payload: bytes) -> Self:
         _check_size(payload, cls.LAYOUT.size, "PAIR_CONFIRM")
         return cls(bytes(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBegin(Request):
+    """Open a connection-bound channel (SPEC.md §12.2): the paired controller's id and a fresh nonce."""
+
+    TYPE: ClassVar = MsgType.SESSION_BEGIN
+    LAYOUT: ClassVar = struct.Struct(f">I{NONCE_LEN}s")
+    controller_id: int
+    nonce: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.nonce, NONCE_LEN, "SESSION_BEGIN nonce")
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.controller_id, self.nonce)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        _check_size(payload, cls.LAYOUT.size, "SESSION_BEGIN")
+        return cls(int.from_bytes(payload[:4], "big"), bytes(payload[4:]))
+
+
+@dataclass(frozen=True, slots=True)
+class PakeBegin(Request):
+    """Start a SPAKE2 pairing (SPEC.md §12.4) as a fresh controller id."""
+
+    TYPE: ClassVar = MsgType.PAKE_BEGIN
+    LAYOUT: ClassVar = struct.Struct(">I")
+    controller_id: int
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.controller_id)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        (controller_id,) = _unpack(cls.LAYOUT, payload, "PAKE_BEGIN")
+        return cls(controller_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PakePart(Request):
+    """One part of the controller's SPAKE2 message (SPEC.md §12.4); the ACK carries the device's part."""
+
+    TYPE: ClassVar = MsgType.PAKE_PART
+    index: int
+    chunk: bytes
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index <= 0xFF or not 1 <= len(self.chunk) <= PAKE_PART_LEN:
+            raise ValueError(f"PAKE_PART carries an index byte and 1..{PAKE_PART_LEN} bytes")
+
+    def payload(self) -> bytes:
+        return bytes([self.index]) + self.chunk
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        if not 2 <= len(payload) <= PAKE_PART_LEN + 1:
+            raise BadPayload(f"PAKE_PART payload must be 2..{PAKE_PART_LEN + 1} bytes, got {len(payload)}")
+        return cls(payload[0], bytes(payload[1:]))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBeginResult:
+    """ACK data for SESSION_BEGIN: the device's nonce and its proof that it holds the pairing key."""
+
+    nonce: bytes
+    proof: bytes
+
+    def __post_init__(self) -> None:
+        _require_len(self.nonce, NONCE_LEN, "SESSION_BEGIN result nonce")
+        _require_len(self.proof, SESSION_PROOF_LEN, "SESSION_BEGIN result proof")
+
+    def to_bytes(self) -> bytes:
+        return self.nonce + self.proof
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        if len(data) != NONCE_LEN + SESSION_PROOF_LEN:
+            raise BadPayload(f"SESSION_BEGIN result must be {NONCE_LEN + SESSION_PROOF_LEN} bytes, got {len(data)}")
+        return cls(bytes(data[:NONCE_LEN]), bytes(data[NONCE_LEN:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +597,11 @@ def _check_ack_data(request: MsgType, data: bytes) -> None:
             PairBeginResult.from_bytes(data)
         case MsgType.PAIR_CONFIRM:
             PairConfirmResult.from_bytes(data)
+        case MsgType.SESSION_BEGIN:
+            SessionBeginResult.from_bytes(data)
+        case MsgType.PAKE_PART:  # a part of the device's SPAKE2 message (SPEC.md §12.4)
+            if not 1 <= len(data) <= PAKE_PART_LEN:
+                raise BadPayload(f"an ACK of PAKE_PART carries 1..{PAKE_PART_LEN} bytes, got {len(data)}")
         case _:
             if data:
                 raise BadPayload(f"an ACK of {request.name} carries no data, got {len(data)} bytes")
@@ -518,7 +611,7 @@ MESSAGE_TYPES: Final[dict[int, type[Message]]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Goodbye, GetInfo, GetStatus, Start, Stop, SetIntensity, SetHeat, Heartbeat,
-        ClearFaults, PairBegin, PairConfirm, Ack, Nack, Status, FaultEvent,
+        ClearFaults, PairBegin, PairConfirm, SessionBegin, PakeBegin, PakePart, Ack, Nack, Status, FaultEvent,
     )
 }
 

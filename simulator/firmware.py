@@ -40,10 +40,14 @@ from firmware_protocol import (
     Message,
     MessageError,
     MotorState,
+    MsgType,
     Nack,
     PairBegin,
     PairConfirm,
+    PakeBegin,
+    PakePart,
     Request,
+    SessionBegin,
     SetHeat,
     SetIntensity,
     Start,
@@ -54,9 +58,9 @@ from firmware_protocol import (
     UnsupportedVersion,
     decode_message,
 )
-from firmware_protocol.constants import NO_BATTERY
+from firmware_protocol.constants import FRAME_VERSIONS, NO_BATTERY
 from firmware_protocol.messages import MESSAGE_TYPES
-from simulator.auth import AuthRefused, DeviceAuth, PendingPairing
+from simulator.auth import AUTH_PROTOCOL_VERSION, AuthRefused, Channel, DeviceAuth, PendingPake
 from simulator.config import DeviceConfig
 from simulator.thermal import step_temperature
 
@@ -147,10 +151,15 @@ class _LinkState:
     controller_id: int | None = None
     last_request: bytes | None = None
     last_answer: bytes | None = None
-    pairing: PendingPairing | None = None
+    pairing: PendingPake | None = None
+    #: The connection keys of SESSION_BEGIN (SPEC.md §12.2); authenticated frames are checked with them.
+    channel: Channel | None = None
+    #: True when the HELLO session was opened by an authenticated HELLO.
+    authenticated: bool = False
 
     def end_session(self) -> None:
         self.controller_id = None
+        self.authenticated = False
         self.forget()
 
     def forget(self) -> None:
@@ -238,8 +247,9 @@ class Firmware:
         auth: DeviceAuth | None = None,
     ) -> None:
         self.config = config
-        #: Pairing code, keys and counters; outlives links (SPEC.md §11).
+        #: Pairing code and keys; outlive links and power cycles (SPEC.md §11, §12).
         self.auth = auth if auth is not None else DeviceAuth(config.pairing_code)
+        self.auth.power_on()
         self._clock = clock
         self._link_clock = link_clock
         self._on_change = on_change
@@ -273,6 +283,11 @@ class Firmware:
     def pairing_code(self) -> str:
         """The code printed on the device, e.g. ``7KQM-3XHP``."""
         return self.auth.code
+
+    def open_pairing_window(self) -> None:
+        """The pairing button: pairing is open for a while (SPEC.md §12.4)."""
+        self.auth.open_window(self._link_clock())
+        self._changed()
 
     # --- input -----------------------------------------------------------------------------
 
@@ -408,8 +423,8 @@ class Firmware:
 
     def _on_frame(self, link: Link, state: _LinkState, frame: Frame, data: bytes) -> None:
         self._counters.frames_received += 1
-        if self._owner.link is link and not self.auth.paired:
-            self._feed_watchdog()  # once paired, only authenticated frames feed it (SPEC §11.6)
+        if self._owner.link is link and not self.auth.paired and frame.msg_type != MsgType.HELLO:
+            self._feed_watchdog()  # once paired, only the owner's authenticated frames feed it (SPEC §12.3)
         if data == state.last_request and state.last_answer is not None and not self.config.deviations.no_dedup:
             self._counters.duplicates += 1
             self._send(link, state.last_answer)
@@ -426,16 +441,18 @@ class Firmware:
         except MessageError as exc:
             code = exc.code or ErrorCode.BAD_VALUE
             return self._nack(frame.msg_type, frame.seq, code, _error_detail(frame, code)), True
+        deviated = False
         try:
-            authenticated = self.auth.check(frame, message, state.controller_id)
+            authenticated = self.auth.check(frame, message, state.channel, state.controller_id)
         except AuthRefused as refusal:  # refused frames never displace the memory (SPEC §11.6)
             if not self.config.deviations.accepts(refusal.code):
                 return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), False
-            authenticated = True
-        if authenticated and self._owner.link is link:
+            authenticated = deviated = True
+        owners = self._owner.link is link and (deviated or self._is_owner_channel(link, state))
+        if authenticated and owners and not isinstance(message, Hello):
             self._feed_watchdog()
         try:
-            data = self._execute(link, state, message)
+            data = self._execute(link, state, message, authenticated)
         except (_Refused, AuthRefused) as refusal:
             return self._nack(frame.msg_type, frame.seq, refusal.code, refusal.detail), True
         self._counters.requests_executed += 1
@@ -447,7 +464,7 @@ class Firmware:
 
     def _nack_version(self, link: Link, error: UnsupportedVersion) -> None:
         self._counters.frames_received += 1
-        self._send(link, self._nack(error.msg_type, error.seq, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS)))
+        self._send(link, self._nack(error.msg_type, error.seq, ErrorCode.UNSUPPORTED_VERSION, max(FRAME_VERSIONS)))
 
     def _send(self, link: Link, frame: bytes) -> None:
         self._counters.frames_sent += 1
@@ -455,13 +472,20 @@ class Firmware:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def _execute(self, link: Link, state: _LinkState, message: Request) -> bytes:
+    def _is_owner_channel(self, link: Link, state: _LinkState) -> bool:
+        """Whether *link* is the owner's and its connection keys are the owner's (SPEC.md §12.3)."""
+        owner = self._owner
+        return owner.link is link and state.channel is not None and state.channel.controller_id == owner.controller_id
+
+    def _execute(self, link: Link, state: _LinkState, message: Request, authenticated: bool = False) -> bytes:
         message = self.config.deviations.level(message, self.config.intensity_levels, self.config.heat_levels)
         if self._injected.refusal is not None and not isinstance(message, Stop):
             raise _Refused(self._injected.refusal)
         match message:
             case Hello():
-                return self._hello(link, state, message)
+                data = self._hello(link, state, message)
+                state.authenticated = authenticated
+                return data
             case Goodbye():
                 self._goodbye(link, state)
             case GetInfo():
@@ -480,12 +504,20 @@ class Firmware:
                 self._clear_faults(link, state, message.faults)
             case Heartbeat():
                 pass
-            case PairBegin():
-                state.pairing = self.auth.begin(self.config.serial, message)
-                return state.pairing.transcript.device_nonce
+            case SessionBegin():
+                state.channel, data = self.auth.begin_session(message)
+                return data
+            case PakeBegin():
+                state.pairing = self.auth.begin_pake(self.config.serial, message, self._link_clock())
+            case PakePart():
+                return self.auth.pake_part(state.pairing, message)
+            case PairBegin():  # version 2's pairing can be guessed offline from a recording (SPEC §12.4)
+                raise _Refused(ErrorCode.UNSUPPORTED_VERSION, AUTH_PROTOCOL_VERSION)
             case PairConfirm():
                 pending, state.pairing = state.pairing, None
-                return self.auth.confirm(pending, message)
+                proof = self.auth.confirm(pending, message)
+                self._end_plain_ownership()
+                return proof
         return b""
 
     def _hello(self, link: Link, state: _LinkState, hello: Hello) -> bytes:
@@ -507,6 +539,17 @@ class Firmware:
             features |= Feature.BATTERY
         watchdog_ms = round(cfg.watchdog_s * 1000)
         return HelloResult(version, cfg.intensity_levels, cfg.heat_levels, features, watchdog_ms)
+
+    def _end_plain_ownership(self) -> None:
+        """A key was stored: an owner without authentication loses the device at once (SPEC.md §12.4)."""
+        owner = self._owner
+        if owner.controller_id is None:
+            return
+        state = self._links.get(owner.link) if owner.link is not None else None
+        if state is not None and state.authenticated:
+            return
+        self._stop_outputs()
+        self._release_ownership()  # its link still gets the STATUS that says so
 
     def _end_other_session(self, link: Link) -> None:
         """The owner reconnected on *link*: its previous link no longer speaks for it."""

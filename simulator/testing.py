@@ -4,8 +4,9 @@
 moves only when the test says so (:class:`FakeTime`), and every frame the firmware sends
 is kept (:class:`RecordingLink`). :func:`recv_message` and :func:`exchange` do the same
 over an :class:`~simulator.inprocess.InProcessLink` of a running device. :meth:`Bench.pair`
-pairs a controller with the firmware's own code and returns the key, which
-:meth:`Bench.request` then signs requests with (SPEC.md §11).
+pairs a controller with the firmware's own code (SPAKE2, SPEC.md §12.4) and returns the
+pairing key; :meth:`Bench.begin_session` gives a link its connection key, which
+:meth:`Bench.request` then signs requests with (SPEC.md §12.3).
 """
 
 from __future__ import annotations
@@ -22,15 +23,20 @@ from firmware_protocol import (
     Hello,
     Message,
     Nack,
-    PairBegin,
-    PairBeginResult,
     PairConfirm,
+    PairConfirmResult,
+    PakeBegin,
+    PakePart,
     Request,
+    SessionBegin,
+    SessionBeginResult,
     Status,
     decode_message,
     encode_message,
 )
-from firmware_protocol.auth import PairingTranscript, controller_confirmation, derive_key, seal
+from firmware_protocol.auth import seal
+from firmware_protocol.pake import PakeSide, parts
+from firmware_protocol.session import device_proof, session_key
 from simulator.config import DeviceConfig
 from simulator.firmware import Firmware
 from simulator.inprocess import InProcessLink
@@ -121,17 +127,44 @@ class Bench:
         return answer
 
     def pair(self, link: RecordingLink, controller_id: int = 1, code: str | None = None) -> bytes:
-        """Pair *controller_id* on *link* (with the device's own code unless *code* is given); return the key."""
-        nonce = controller_id.to_bytes(4, "big") * 2
-        begun = self.request(link, PairBegin(controller_id, nonce))
+        """Press the pairing button and pair *controller_id* on *link*; return the pairing key.
+
+        Uses the device's own code unless *code* is given. The link clock moves on by the
+        pairing interval first (without a poll), so pairings one after another are not refused
+        as too soon.
+        """
+        from simulator.auth import PAIRING_INTERVAL_S
+
+        self.link_time.now += PAIRING_INTERVAL_S
+        self.firmware.open_pairing_window()
+        side = PakeSide(False, code or self.firmware.pairing_code, self.firmware.config.serial, controller_id)
+        begun = self.request(link, PakeBegin(controller_id))
         if not isinstance(begun, Ack):
-            raise AssertionError(f"PAIR_BEGIN refused: {begun}")
-        serial = self.firmware.config.serial
-        transcript = PairingTranscript(serial, controller_id, nonce, PairBeginResult.from_bytes(begun.data).nonce)
-        key = derive_key(code or self.firmware.pairing_code, transcript)
-        confirmed = self.request(link, PairConfirm(controller_confirmation(key, transcript)))
+            raise AssertionError(f"PAKE_BEGIN refused: {begun}")
+        answers = []
+        for index, chunk in enumerate(parts(side.message)):
+            answer = self.request(link, PakePart(index, chunk))
+            if not isinstance(answer, Ack):
+                raise AssertionError(f"PAKE_PART refused: {answer}")
+            answers.append(answer.data)
+        proof = side.finish(b"".join(answers))
+        confirmed = self.request(link, PairConfirm(proof.controller))
         if not isinstance(confirmed, Ack):
             raise AssertionError(f"PAIR_CONFIRM refused: {confirmed}")
+        if PairConfirmResult.from_bytes(confirmed.data).confirmation != proof.device:
+            raise AssertionError("the device's pairing confirmation does not verify")
+        return proof.key
+
+    def begin_session(self, link: RecordingLink, controller_id: int, pairing_key: bytes) -> bytes:
+        """SESSION_BEGIN on *link*; check the device's proof and return the connection key."""
+        nonce = bytes(range(8))
+        answer = self.request(link, SessionBegin(controller_id, nonce))
+        if not isinstance(answer, Ack):
+            raise AssertionError(f"SESSION_BEGIN refused: {answer}")
+        result = SessionBeginResult.from_bytes(answer.data)
+        key = session_key(pairing_key, controller_id, nonce, result.nonce)
+        if device_proof(key, controller_id, nonce, result.nonce) != result.proof:
+            raise AssertionError("the device's proof does not verify")
         return key
 
     def advance(self, seconds: float, *, step: float = 0.05, device: bool = True, link: bool = True) -> None:

@@ -40,6 +40,9 @@ from firmware_protocol.messages import (
     PairBeginResult,
     PairConfirm,
     PairConfirmResult,
+    PakeBegin,
+    PakePart,
+    SessionBegin,
     Status,
     StatusFlag,
 )
@@ -441,4 +444,7 @@ _BUILDERS: Final[dict[type[Message], Callable[[type[Message], dict[str, Any]], M
     ClearFaults: _clear_faults,
     PairBegin: _pair_begin,
     PairConfirm: _pair_confirm,
+    SessionBegin: lambda kind, fields: SessionBegin(_int(fields.pop("controller_id")), _hex(fields.pop("nonce"))),
+    PakeBegin: lambda kind, fields: PakeBegin(_int(fields.pop("controller_id"))),
+    PakePart: lambda kind, fields: PakePart(_int(fields.pop("index")), _hex(fields.pop("chunk"))),
 }

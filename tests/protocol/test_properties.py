@@ -35,7 +35,10 @@ from firmware_protocol import (
     Nack,
     PairBegin,
     PairConfirm,
+    PakeBegin,
+    PakePart,
     ProtocolError,
+    SessionBegin,
     SetHeat,
     SetIntensity,
     Start,
@@ -51,7 +54,10 @@ from firmware_protocol.constants import MAX_INFO_LEN, NO_BATTERY
 from firmware_protocol.messages import REQUEST_TYPES
 
 #: Requests whose ACK carries a result (SPEC.md §5.3); every other ACK carries none.
-ACK_RESULTS = {MsgType.HELLO, MsgType.GET_INFO, MsgType.GET_STATUS, MsgType.PAIR_BEGIN, MsgType.PAIR_CONFIRM}
+ACK_RESULTS = {
+    MsgType.HELLO, MsgType.GET_INFO, MsgType.GET_STATUS, MsgType.PAIR_BEGIN, MsgType.PAIR_CONFIRM,
+    MsgType.SESSION_BEGIN, MsgType.PAKE_PART,
+}  # fmt: skip
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
@@ -81,6 +87,8 @@ acks = st.one_of(
     st.builds(Ack, st.just(MsgType.GET_INFO), info_results.map(InfoResult.to_bytes)),
     st.builds(Ack, st.just(MsgType.GET_STATUS), statuses.map(Status.payload)),
     st.builds(Ack, st.sampled_from([MsgType.PAIR_BEGIN, MsgType.PAIR_CONFIRM]), st.binary(min_size=8, max_size=8)),
+    st.builds(Ack, st.just(MsgType.SESSION_BEGIN), st.binary(min_size=12, max_size=12)),
+    st.builds(Ack, st.just(MsgType.PAKE_PART), st.binary(min_size=1, max_size=12)),
 )
 
 MESSAGES: dict[MsgType, st.SearchStrategy[Message]] = {
@@ -96,6 +104,9 @@ MESSAGES: dict[MsgType, st.SearchStrategy[Message]] = {
     MsgType.CLEAR_FAULTS: st.builds(ClearFaults, faults),
     MsgType.PAIR_BEGIN: st.builds(PairBegin, u32, st.binary(min_size=8, max_size=8)),
     MsgType.PAIR_CONFIRM: st.builds(PairConfirm, st.binary(min_size=8, max_size=8)),
+    MsgType.SESSION_BEGIN: st.builds(SessionBegin, u32, st.binary(min_size=8, max_size=8)),
+    MsgType.PAKE_BEGIN: st.builds(PakeBegin, u32),
+    MsgType.PAKE_PART: st.builds(PakePart, st.integers(0, 255), st.binary(min_size=1, max_size=12)),
     MsgType.ACK: acks,
     MsgType.NACK: st.builds(Nack, u8, st.sampled_from(ErrorCode), u8),
     MsgType.STATUS: statuses,

@@ -26,6 +26,7 @@ from firmware_protocol import (
     PairConfirmResult,
     ProtocolError,
     Request,
+    SessionBeginResult,
     Status,
     StatusFlag,
     UnsupportedVersion,
@@ -33,6 +34,7 @@ from firmware_protocol import (
     encode_message,
 )
 from firmware_protocol.constants import FRAME_VERSIONS
+from firmware_protocol.messages import PAKE_PART_LEN
 from firmware_protocol.vectors import FrameVector, load_frame_vectors, load_stream_vectors
 
 VECTORS = load_frame_vectors()
@@ -126,6 +128,10 @@ def test_ack_result_data_parses(vector: FrameVector) -> None:
         assert PairBeginResult.from_bytes(ack.data).to_bytes() == ack.data
     elif ack.request is MsgType.PAIR_CONFIRM:
         assert PairConfirmResult.from_bytes(ack.data).to_bytes() == ack.data
+    elif ack.request is MsgType.SESSION_BEGIN:
+        assert SessionBeginResult.from_bytes(ack.data).to_bytes() == ack.data
+    elif ack.request is MsgType.PAKE_PART:
+        assert 1 <= len(ack.data) <= PAKE_PART_LEN  # a part of the device's SPAKE2 message
     else:
         assert ack.data == b""
 

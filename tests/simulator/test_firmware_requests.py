@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from firmware_protocol import (
+    SUPPORTED_VERSIONS,
     Ack,
     BadEncoding,
     ClearFaults,
@@ -88,12 +89,12 @@ def test_hello_features_follow_config(make_bench: Callable[..., Bench]) -> None:
 
 def test_hello_picks_highest_common_version(bench: Bench) -> None:
     answer = bench.request(bench.link(), Hello(0, 9, 7))
-    assert isinstance(answer, Ack) and HelloResult.from_bytes(answer.data).version == 2
+    assert isinstance(answer, Ack) and HelloResult.from_bytes(answer.data).version == max(SUPPORTED_VERSIONS)
 
 
-@pytest.mark.parametrize(("low", "high"), [(3, 5), (0, 0), (3, 2)])
+@pytest.mark.parametrize(("low", "high"), [(4, 5), (0, 0), (3, 2)])
 def test_hello_without_common_version_is_refused(bench: Bench, low: int, high: int) -> None:
-    assert_nack(bench.request(bench.link(), Hello(low, high, 7)), ErrorCode.UNSUPPORTED_VERSION, 2)
+    assert_nack(bench.request(bench.link(), Hello(low, high, 7)), ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))
     assert bench.firmware.state.owner is None
 
 
