@@ -5,43 +5,51 @@
 and key agreed in pairing, and the counter high-water mark::
 
     {"format": 1, "devices": {"NE2-000001": {"controller_id": 305419896, "key": "<64 hex digits>",
-     "next_counter": 1025, "model": "NeckEase 2", "paired_at": "2025-01-31T09:00:00+00:00"}}}
+     "next_counter": 1025, "model": "NeckEase 2", "paired_at": "2025-01-31T09:00:00+00:00",
+     "protocol": 3}}}
 
-- Writes are atomic (a temporary file beside it, fsync, rename) and leave the file at mode
-  0600, in a directory created 0700. A key file another user owns or could read is refused,
-  never used.
-- A connection holds its device's key exclusively (an ``flock`` released when the process
-  ends, however it ends), so two programs never sign with the same counter.
-- Counters are reserved in blocks written to the file *before* use; a crash skips the rest
-  of a block, and no counter is ever signed twice (SPEC.md §11.3).
+- Writes are atomic (an exclusive temporary file beside it, fsync, rename) and leave the
+  file at mode 0600, in a directory created 0700. A key file another user owns or could
+  read is refused, never used; so is anything but a regular file of bounded size.
+- A connection holds its device's key exclusively (a lock file, released when the process
+  ends, however it ends; ``filelock``, so on every platform).
+- ``protocol`` 3 (SPEC.md §12): keys of a SPAKE2 pairing; each connection derives its own
+  keys and counters, and nothing is signed before the device proves it holds the key.
+  ``protocol`` 2 (SPEC.md §11, files written before it existed): the key signs directly
+  with counters reserved in blocks written to the file *before* use; a crash skips the
+  rest of a block, and no counter is ever signed twice (SPEC.md §11.3).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
+import filelock
 import platformdirs
 
 from firmware_protocol import Request
-from firmware_protocol.auth import KEY_LEN, seal
+from firmware_protocol.auth import KEY_LEN, same, seal
 from firmware_protocol.constants import MAX_COUNTER
+from firmware_protocol.session import device_proof, session_key
 from medctl.errors import KeyStoreError
+from medctl.localfiles import LocalFileError, ensure_private_directory, read_small_file, write_atomically
 
 #: Environment variable naming the key file (tests, several identities).
 KEYS_ENV: Final = "MEDCTL_KEYS"
 #: Counters reserved per write of the key file.
 COUNTER_BLOCK: Final = 1024
 FORMAT: Final = 1
+#: Key records without a ``protocol`` were written by a version-2 pairing.
+LEGACY_PROTOCOL: Final = 2
+SESSION_PROTOCOL: Final = 3
 _PRIVATE_FILE: Final = 0o600
 _PRIVATE_DIR: Final = 0o700
 
@@ -64,6 +72,8 @@ class PairedKey:
     next_counter: int = 1
     model: str = ""
     paired_at: str = ""
+    #: 3: a SPAKE2 pairing, keys per connection (SPEC.md §12); 2: signs with the key itself (§11).
+    protocol: int = SESSION_PROTOCOL
 
     def __repr__(self) -> str:  # never print a key by accident
         return f"PairedKey(serial={self.serial!r}, controller_id={self.controller_id}, model={self.model!r})"
@@ -75,6 +85,7 @@ class PairedKey:
             "next_counter": self.next_counter,
             "model": self.model,
             "paired_at": self.paired_at,
+            "protocol": self.protocol,
         }
 
     @classmethod
@@ -86,7 +97,10 @@ class PairedKey:
         if len(key) != KEY_LEN or not 0 <= controller_id <= MAX_COUNTER or not 1 <= counter <= MAX_COUNTER + 1:
             raise ValueError(f"entry for {serial!r} holds values out of range")
         model, paired_at = str(item.get("model", "")), str(item.get("paired_at", ""))
-        return cls(serial, controller_id, key, counter, model, paired_at)
+        protocol = item.get("protocol", LEGACY_PROTOCOL)
+        if protocol not in (LEGACY_PROTOCOL, SESSION_PROTOCOL):
+            raise ValueError(f"entry for {serial!r} names protocol {protocol!r}, which this medctl does not know")
+        return cls(serial, controller_id, key, counter, model, paired_at, protocol)
 
 
 class KeyStore:
@@ -129,7 +143,7 @@ class KeyStore:
         try:
             yield
         finally:
-            handle.close()
+            handle.release()
 
     def signer(self, serial: str) -> Signer | None:
         """A :class:`Signer` holding *serial*'s key exclusively, or None when there is no key for it."""
@@ -139,10 +153,10 @@ class KeyStore:
         try:
             record = self.get(serial)  # again, now that it is ours: a previous holder may have moved the counter on
         except BaseException:
-            handle.close()
+            handle.release()
             raise
         if record is None:
-            handle.close()
+            handle.release()
             return None
         return Signer(self, record, handle)
 
@@ -173,13 +187,14 @@ class KeyStore:
 
     def _load(self) -> dict[str, PairedKey]:
         try:
-            with open(self.path, "rb") as handle:
-                _check_private(self.path, os.fstat(handle.fileno()))
-                raw = handle.read()
+            raw, info = read_small_file(self.path)
         except FileNotFoundError:
             return {}
+        except LocalFileError as exc:
+            raise KeyStoreError(f"medctl will not use the key file: {exc}") from exc
         except OSError as exc:
             raise KeyStoreError(f"cannot read the key file {self.path}: {exc.strerror or exc}") from exc
+        _check_private(self.path, info)
         return self._parse(raw)
 
     def _parse(self, raw: bytes) -> dict[str, PairedKey]:
@@ -198,7 +213,7 @@ class KeyStore:
         document = {"format": FORMAT, "devices": {serial: key.as_json() for serial, key in sorted(keys.items())}}
         self._ensure_directory()
         try:
-            _write_atomically(self.path, (json.dumps(document, indent=1) + "\n").encode())
+            write_atomically(self.path, (json.dumps(document, indent=1) + "\n").encode())
         except OSError as exc:
             raise KeyStoreError(f"cannot write the key file {self.path}: {exc.strerror or exc}") from exc
 
@@ -206,8 +221,7 @@ class KeyStore:
         directory = self.path.parent
         try:
             if not directory.exists():
-                directory.mkdir(mode=_PRIVATE_DIR, parents=True)
-                directory.chmod(_PRIVATE_DIR)
+                ensure_private_directory(directory)
             elif self._default_dir and stat.S_IMODE(directory.stat().st_mode) & 0o077:
                 directory.chmod(_PRIVATE_DIR)  # medctl's own directory: nobody else needs to list it
         except OSError as exc:
@@ -216,44 +230,67 @@ class KeyStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialise read-modify-write of the key file between processes."""
-        handle = self._open_lock(self.path.with_name(self.path.name + ".lock"))
+        lock = self._lock(self.path.with_name(self.path.name + ".lock"))
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            lock.acquire()
+        except OSError as exc:
+            raise KeyStoreError(f"cannot lock the key file {self.path}: {exc.strerror or exc}") from exc
+        try:
             yield
         finally:
-            handle.close()
+            lock.release()
 
-    def _claim(self, serial: str) -> IO[bytes]:
+    def _claim(self, serial: str) -> filelock.BaseFileLock:
         digest = hashlib.sha256(serial.encode()).hexdigest()[:16]
-        handle = self._open_lock(self.path.with_name(f"{self.path.name}.{digest}.lock"))
+        lock = self._lock(self.path.with_name(f"{self.path.name}.{digest}.lock"))
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
             raise KeyStoreError(
                 f"another medctl program is connected to the massager {serial} with this computer's key; close it first"
             ) from None
-        return handle
+        except OSError as exc:
+            raise KeyStoreError(f"cannot lock the key file {self.path}: {exc.strerror or exc}") from exc
+        return lock
 
-    def _open_lock(self, path: Path) -> IO[bytes]:
+    def _lock(self, path: Path) -> filelock.BaseFileLock:
         if not path.parent.exists():
             self._ensure_directory()
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, _PRIVATE_FILE)
-        except OSError as exc:
-            raise KeyStoreError(f"cannot open the lock file {path}: {exc.strerror or exc}") from exc
-        return os.fdopen(fd, "r+b")
+        # not thread-local and not reentrant: one acquisition is one hold, released once
+        return filelock.FileLock(path, mode=_PRIVATE_FILE, thread_local=False, is_singleton=False)
 
 
 class Signer:
-    """Seals requests for one device with its key and ever-increasing counters; holds the key exclusively."""
+    """Seals requests for one device; holds its key exclusively.
 
-    def __init__(self, store: KeyStore, record: PairedKey, handle: IO[bytes]) -> None:
+    Version 3 (``record.protocol == 3``): nothing can be sealed until :meth:`open_channel`
+    has checked the device's proof; then requests are sealed with this connection's key
+    and counters from 1. Version 2: sealed with the pairing key and counters reserved on disk.
+    """
+
+    def __init__(self, store: KeyStore, record: PairedKey, handle: filelock.BaseFileLock) -> None:
         self._store = store
         self._record = record
-        self._handle: IO[bytes] | None = handle
+        self._handle: filelock.BaseFileLock | None = handle
         self._next = record.next_counter
         self._reserved_until = record.next_counter  # nothing reserved by this signer yet
+        self._channel_key: bytes | None = None
+
+    @property
+    def protocol(self) -> int:
+        return self._record.protocol
+
+    def open_channel(self, controller_nonce: bytes, device_nonce: bytes, proof: bytes) -> bool:
+        """Derive this connection's key (SPEC.md §12.2); True only if the device's *proof* verifies.
+
+        Until it does, :meth:`seal` refuses to sign anything.
+        """
+        self._channel_key = None
+        key = session_key(self._record.key, self.controller_id, controller_nonce, device_nonce)
+        if not same(device_proof(key, self.controller_id, controller_nonce, device_nonce), proof):
+            return False
+        self._channel_key, self._next = key, 1
+        return True
 
     @property
     def serial(self) -> str:
@@ -271,6 +308,13 @@ class Signer:
         """The authenticated frame for *message*, with the next counter (reserved on disk first)."""
         if self._handle is None:
             raise KeyStoreError(f"the key for {self.serial} was released")
+        if self._record.protocol >= SESSION_PROTOCOL:
+            if self._channel_key is None:
+                raise KeyStoreError(f"{self.serial} has not proven it holds the key on this connection")
+            if self._next > MAX_COUNTER:
+                raise KeyStoreError(f"this connection to {self.serial} has used all its message counters: reconnect")
+            counter, self._next = self._next, self._next + 1
+            return seal(message, seq, self._channel_key, counter)
         if self._next >= self._reserved_until:
             self._reserved_until = self._store.reserve(self._record, self._next)
         counter, self._next = self._next, self._next + 1
@@ -279,16 +323,19 @@ class Signer:
     def close(self) -> None:
         """Return the unused counters of the block and release the key. Idempotent."""
         handle, self._handle = self._handle, None
+        self._channel_key = None
         if handle is None:
             return
         try:
-            if self._next < self._reserved_until:
+            if self._record.protocol < SESSION_PROTOCOL and self._next < self._reserved_until:
                 self._store.release(self._record, self._next)
         finally:
-            handle.close()
+            handle.release()
 
 
 def _check_private(path: Path, info: os.stat_result) -> None:
+    if not hasattr(os, "getuid"):
+        return  # Windows: the user's profile directory's ACL is what keeps it private
     if info.st_uid != os.getuid():
         raise KeyStoreError(f"the key file {path} belongs to another user: medctl will not use it")
     mode = stat.S_IMODE(info.st_mode)
@@ -297,26 +344,6 @@ def _check_private(path: Path, info: os.stat_result) -> None:
             f"the key file {path} can be read or changed by other users (mode {mode:04o}): medctl will not use it;"
             f" if nobody could have copied it, run `chmod 600 {path}`, otherwise pair again"
         )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _PRIVATE_FILE)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _text(item: dict[str, Any], key: str) -> str:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from firmware_protocol import Frame, Heartbeat
-from firmware_protocol.auth import trailer_of
+from firmware_protocol.auth import trailer_of, verify_frame
+from firmware_protocol.session import device_proof, session_key
 from medctl.errors import KeyStoreError
 from medctl.keys import COUNTER_BLOCK, KEYS_ENV, KeyStore, PairedKey, default_key_path
+from medctl.localfiles import MAX_SMALL_FILE
 
 KEY = bytes(range(32))
 RECORD = PairedKey(serial="NE2-000001", controller_id=0x12345678, key=KEY, model="NeckEase 2")
+#: A key of a version-2 pairing: signs with the key itself, counters reserved on disk (SPEC.md §11.3).
+LEGACY = replace(RECORD, protocol=2)
 
 
 @pytest.fixture
@@ -115,23 +121,23 @@ def test_a_key_is_never_printed() -> None:
 
 
 def test_a_block_of_counters_is_reserved_on_disk_before_the_first_is_used(store: KeyStore) -> None:
-    store.put(RECORD)
-    signer = store.signer(RECORD.serial)
-    assert signer is not None and signer.controller_id == RECORD.controller_id
+    store.put(LEGACY)
+    signer = store.signer(LEGACY.serial)
+    assert signer is not None and signer.controller_id == LEGACY.controller_id
     assert counter_of(signer.seal(Heartbeat(), 0)) == 1
-    stored = store.get(RECORD.serial)
+    stored = store.get(LEGACY.serial)
     assert stored is not None and stored.next_counter == 1 + COUNTER_BLOCK
     assert [counter_of(signer.seal(Heartbeat(), 0)) for _ in range(3)] == [2, 3, 4]
     signer.close()
-    released = store.get(RECORD.serial)
+    released = store.get(LEGACY.serial)
     assert released is not None and released.next_counter == 5  # the unused rest is given back
 
 
 def test_counters_continue_across_signers_and_blocks(store: KeyStore) -> None:
-    store.put(RECORD)
+    store.put(LEGACY)
     seen: list[int] = []
     for _ in range(3):
-        signer = store.signer(RECORD.serial)
+        signer = store.signer(LEGACY.serial)
         assert signer is not None
         seen += [counter_of(signer.seal(Heartbeat(), 0)) for _ in range(COUNTER_BLOCK // 2 + 3)]
         signer.close()
@@ -139,12 +145,12 @@ def test_counters_continue_across_signers_and_blocks(store: KeyStore) -> None:
 
 
 def test_a_crash_skips_counters_but_never_repeats_one(store: KeyStore) -> None:
-    store.put(RECORD)
-    crashed = store.signer(RECORD.serial)
+    store.put(LEGACY)
+    crashed = store.signer(LEGACY.serial)
     assert crashed is not None
     used = [counter_of(crashed.seal(Heartbeat(), 0)) for _ in range(10)]
-    crashed._handle.close()  # type: ignore[union-attr]  # the process died: no release, only the lock is gone
-    after = store.signer(RECORD.serial)
+    crashed._handle.release()  # type: ignore[union-attr]  # the process died: no release, only the lock is gone
+    after = store.signer(LEGACY.serial)
     assert after is not None
     assert counter_of(after.seal(Heartbeat(), 0)) == 1 + COUNTER_BLOCK > max(used)
     after.close()
@@ -188,7 +194,65 @@ def test_a_new_pairing_is_not_overwritten_by_an_old_signer(store: KeyStore) -> N
     store.put(RECORD)
     signer = store.signer(RECORD.serial)
     assert signer is not None
-    signer.seal(Heartbeat(), 0)
     store.put(PairedKey(serial=RECORD.serial, controller_id=7, key=bytes(32)))  # paired again meanwhile
     signer.close()
     assert store.get(RECORD.serial) == PairedKey(serial=RECORD.serial, controller_id=7, key=bytes(32))
+
+
+def test_a_v3_key_signs_nothing_before_the_device_proves_it_holds_it(store: KeyStore) -> None:
+    store.put(RECORD)
+    signer = store.signer(RECORD.serial)
+    assert signer is not None
+    with pytest.raises(KeyStoreError, match="has not proven"):
+        signer.seal(Heartbeat(), 0)
+    nonce_c, nonce_d = bytes(8), bytes(range(8))
+    assert not signer.open_channel(nonce_c, nonce_d, b"\x00\x00\x00\x00")  # a wrong proof
+    with pytest.raises(KeyStoreError, match="has not proven"):
+        signer.seal(Heartbeat(), 0)
+    key = session_key(KEY, RECORD.controller_id, nonce_c, nonce_d)
+    assert signer.open_channel(nonce_c, nonce_d, device_proof(key, RECORD.controller_id, nonce_c, nonce_d))
+    assert [counter_of(signer.seal(Heartbeat(), 0)) for _ in range(3)] == [1, 2, 3]
+    verify_frame(Frame.loads(signer.seal(Heartbeat(), 0)), key)  # sealed with the connection key
+    signer.close()
+    assert store.get(RECORD.serial) == RECORD  # nothing written: connection counters live in memory
+
+
+def test_a_key_file_without_a_protocol_is_a_version_2_pairing(store: KeyStore) -> None:
+    store.put(LEGACY)
+    document = json.loads(store.path.read_text())
+    del document["devices"][RECORD.serial]["protocol"]
+    store.path.write_text(json.dumps(document))
+    assert store.get(RECORD.serial) == LEGACY
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_at_the_key_path_is_refused_without_hanging(store: KeyStore) -> None:
+    store.path.parent.mkdir(mode=0o700)
+    os.mkfifo(store.path, 0o600)
+    with pytest.raises(KeyStoreError, match="not a regular file"):
+        store.get(RECORD.serial)
+
+
+def test_a_key_path_naming_dev_zero_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyStoreError, match="not a regular file"):
+        KeyStore(Path("/dev/zero")).get(RECORD.serial)
+
+
+def test_a_huge_key_file_is_refused_before_it_is_read(store: KeyStore) -> None:
+    store.path.parent.mkdir(mode=0o700)
+    with open(store.path, "wb") as handle:
+        handle.truncate(MAX_SMALL_FILE + 1)
+    store.path.chmod(0o600)
+    with pytest.raises(KeyStoreError, match="more than"):
+        store.get(RECORD.serial)
+
+
+def test_a_save_never_writes_through_a_planted_temporary_name(store: KeyStore) -> None:
+    store.put(RECORD)
+    victim = store.path.parent / "victim"
+    victim.write_text("untouched")
+    for name in (f".{store.path.name}.tmp", f".{store.path.name}.{os.getpid()}.tmp", f".{store.path.name}-.tmp"):
+        (store.path.parent / name).symlink_to(victim)
+    store.put(replace(RECORD, model="renamed"))
+    assert victim.read_text() == "untouched"
+    assert stat.S_ISREG(store.path.lstat().st_mode)
