@@ -1,13 +1,15 @@
-"""Pairing (SPEC.md §11.4): bind this controller to a massager with the code printed on it.
+"""Pairing (SPEC.md §12.4): bind this controller to a massager with the code printed on it.
 
     record = await medctl.pair("serial:///dev/ttyUSB0", "7KQM-3XHP")
 
-The controller reads the device's serial number, sends PAIR_BEGIN with a fresh controller
-id and nonce, derives the key from the code, the serial number, both ids and both nonces,
-and proves it with PAIR_CONFIRM. The device stores the key only after that proof, and the
-controller stores it only after the device's own proof in the answer, so neither side keeps
-a key the other did not derive. Afterwards :func:`medctl.connect` finds the key by the
-device's serial number and signs every request with it.
+Press the massager's pairing button first: it takes pairing only for a minute after. The
+controller reads the device's serial number and runs SPAKE2 with it, the code as the
+password (PAKE_BEGIN, then each side's message in three PAKE_PART frames), so a recording
+of the exchange gives nothing to test guesses of the code against. Both derive the pairing
+key; PAIR_CONFIRM carries each side's proof. The device stores the key only after the
+controller's proof, and the controller stores it only after the device's, so neither side
+keeps a key the other did not derive. Afterwards :func:`medctl.connect` finds the key by
+the device's serial number and, at every connection, derives that connection's keys.
 """
 
 from __future__ import annotations
@@ -21,21 +23,14 @@ from firmware_protocol import (
     GetInfo,
     InfoField,
     InfoResult,
-    PairBegin,
-    PairBeginResult,
     PairConfirm,
     PairConfirmResult,
+    PakeBegin,
+    PakePart,
     ProtocolError,
 )
-from firmware_protocol.auth import (
-    PairingTranscript,
-    controller_confirmation,
-    derive_key,
-    device_confirmation,
-    normalize_code,
-    same,
-)
-from firmware_protocol.messages import NONCE_LEN
+from firmware_protocol.auth import normalize_code, same
+from firmware_protocol.pake import PairingProof, PakeFailed, PakeSide, part_len, parts
 from medctl.address import parse_address
 from medctl.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.errors import CommandRefused, PairingError
@@ -84,13 +79,15 @@ async def pair_client(client: DeviceClient, code: str, keys: KeyStore) -> Paired
     serial = await _info(client, InfoField.SERIAL)
     model = await _info(client, InfoField.MODEL)
     with keys.device_lock(serial):
-        transcript = await _begin(client, serial)
-        key = derive_key(code, transcript)
-        await _confirm(client, key, transcript)
+        controller_id = secrets.randbelow(0xFFFF_FFFF) + 1  # non-zero, a fresh identity per pairing
+        side = PakeSide(False, code, serial, controller_id)
+        await _begin(client, controller_id)
+        proof = await _exchange(client, side)
+        await _confirm(client, proof)
         record = PairedKey(
             serial=serial,
-            controller_id=transcript.controller_id,
-            key=key,
+            controller_id=controller_id,
+            key=proof.key,
             model=model,
             paired_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
@@ -106,23 +103,34 @@ async def _info(client: DeviceClient, field: InfoField) -> str:
         raise PairingError(f"{client.description} answered GET_INFO with something unreadable: {exc}") from exc
 
 
-async def _begin(client: DeviceClient, serial: str) -> PairingTranscript:
-    controller_id = secrets.randbelow(0xFFFF_FFFF) + 1  # non-zero, a fresh identity per pairing
-    nonce = secrets.token_bytes(NONCE_LEN)
+async def _begin(client: DeviceClient, controller_id: int) -> None:
     try:
-        ack = await client.request(PairBegin(controller_id, nonce))
-        device_nonce = PairBeginResult.from_bytes(ack.data).nonce
+        await client.request(PakeBegin(controller_id))
     except CommandRefused as exc:
         raise PairingError(_begin_refused(exc)) from exc
-    except ProtocolError as exc:
-        raise PairingError(f"{client.description} answered PAIR_BEGIN with something unreadable: {exc}") from exc
-    return PairingTranscript(serial, controller_id, nonce, device_nonce)
 
 
-async def _confirm(client: DeviceClient, key: bytes, transcript: PairingTranscript) -> None:
+async def _exchange(client: DeviceClient, side: PakeSide) -> PairingProof:
+    """Send this side's SPAKE2 message in parts; each ACK carries the same part of the device's."""
+    received = []
+    for index, chunk in enumerate(parts(side.message)):
+        try:
+            ack = await client.request(PakePart(index, chunk))
+        except CommandRefused as exc:
+            raise PairingError(f"pairing failed: {exc}") from exc
+        if len(ack.data) != part_len(index):
+            raise PairingError(f"{client.description} answered PAKE_PART {index} with {len(ack.data)} bytes")
+        received.append(ack.data)
     try:
-        ack = await client.request(PairConfirm(controller_confirmation(key, transcript)))
-        proof = PairConfirmResult.from_bytes(ack.data).confirmation
+        return side.finish(b"".join(received))
+    except PakeFailed as exc:
+        raise PairingError(f"{client.description} sent a pairing message that is not valid: {exc}") from exc
+
+
+async def _confirm(client: DeviceClient, proof: PairingProof) -> None:
+    try:
+        ack = await client.request(PairConfirm(proof.controller))
+        device = PairConfirmResult.from_bytes(ack.data).confirmation
     except CommandRefused as exc:
         if exc.code is ErrorCode.AUTH_FAILED and exc.detail == AuthFailure.BAD_TAG:
             raise PairingError(
@@ -131,7 +139,7 @@ async def _confirm(client: DeviceClient, key: bytes, transcript: PairingTranscri
         raise PairingError(f"pairing failed: {exc}") from exc
     except ProtocolError as exc:
         raise PairingError(f"{client.description} answered PAIR_CONFIRM with something unreadable: {exc}") from exc
-    if not same(proof, device_confirmation(key, transcript)):
+    if not same(device, proof.device):
         raise PairingError(
             "the massager did not prove that it knows the pairing code: it may not be the massager you meant;"
             " nothing was stored"
@@ -140,7 +148,14 @@ async def _confirm(client: DeviceClient, key: bytes, transcript: PairingTranscri
 
 def _begin_refused(exc: CommandRefused) -> str:
     if exc.code is ErrorCode.UNKNOWN_TYPE:
-        return "this massager cannot pair (its firmware speaks protocol version 1): update its firmware"
+        return (
+            "this massager cannot pair by SPAKE2 (its firmware speaks protocol version 1 or 2): update its firmware;"
+            " medctl no longer pairs by version 2, whose recorded pairing lets the code be guessed offline"
+        )
     if exc.code is ErrorCode.AUTH_FAILED and exc.detail == AuthFailure.PAIRING_LOCKED:
-        return "too many wrong pairing codes: switch the massager off and on, then pair again"
+        return "too many failed pairings: switch the massager off and on, then pair again"
+    if exc.code is ErrorCode.AUTH_FAILED and exc.detail == AuthFailure.PAIRING_CLOSED:
+        return "the massager is not taking pairings: press its pairing button, then pair within a minute"
+    if exc.code is ErrorCode.AUTH_FAILED and exc.detail == AuthFailure.PAIRING_TOO_SOON:
+        return "the massager takes one pairing attempt a second: try again"
     return f"pairing failed: {exc}"
