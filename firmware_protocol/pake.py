@@ -17,8 +17,8 @@ import struct
 from collections.abc import Callable
 from typing import Final
 
-from spake2 import SPAKE2_A, SPAKE2_B  # type: ignore[import-untyped]
-from spake2.spake2 import SPAKEError  # type: ignore[import-untyped]
+from spake2 import SPAKE2_A, SPAKE2_B
+from spake2.spake2 import SPAKEError
 
 from firmware_protocol.auth import normalize_code
 from firmware_protocol.messages import CONFIRMATION_LEN, PAKE_PART_LEN
