@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from firmware_protocol import (
     PLAIN_FRAME_VERSION,
+    SESSION_PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
     Ack,
+    AuthFailure,
     ClearFaults,
     ErrorCode,
     Fault,
@@ -40,6 +42,8 @@ from firmware_protocol import (
     Nack,
     ProtocolError,
     Request,
+    SessionBegin,
+    SessionBeginResult,
     SetHeat,
     SetIntensity,
     Start,
@@ -48,15 +52,18 @@ from firmware_protocol import (
     decode_message,
     encode_message,
 )
-from firmware_protocol.messages import ALL_FAULTS
+from firmware_protocol.messages import ALL_FAULTS, NONCE_LEN
 from medctl.clock import Clock, LoopClock
 from medctl.coalesce import CoalescingSlot
 from medctl.errors import (
+    AuthenticationRefused,
     CommandCancelled,
+    CommandRefused,
     ConnectionLost,
     ControllerFailure,
     DeviceTimeout,
     GuidedOnly,
+    KeyStoreError,
     MedctlError,
     OutOfRange,
     ProtocolMismatch,
@@ -66,6 +73,7 @@ from medctl.errors import (
 )
 from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
+from medctl.text import printable
 from medctl.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -90,6 +98,13 @@ SUBSCRIBER_QUEUE = 32
 REPLAY_RESENDS = 2
 #: The first protocol version with pairing and authenticated requests (SPEC.md §11).
 AUTH_VERSION = 2
+#: This controller declares a silent device lost after at most this long, whatever watchdog the device claims.
+SILENCE_LIMIT_S = 3.0
+#: Said once per connection to a device paired under version 2 (SPEC.md §11).
+LEGACY_WARNING = (
+    "{device} is paired under protocol version 2: its signed frames could be recorded and played again on"
+    " another connection. Update its firmware and pair again (medctl pair) to protect it."
+)
 
 T = TypeVar("T")
 #: NACK codes meaning the device no longer treats this controller as its owner (SPEC §6.8.6).
@@ -168,6 +183,13 @@ class DeviceClient:
         self._signer: Signer | None = None
         #: True from the signed HELLO on: every request of this connection is signed.
         self._sign = False
+        #: The versions the last HELLO offered; its answer must pick one of them.
+        self._offered: range = versions
+        #: Things the person should hear about this connection (a device paired under version 2).
+        self.warnings: list[str] = []
+        #: The last FAULT event per fault, and how many identical repeats were dropped.
+        self._last_faults: dict[Fault, tuple[bool, int]] = {}
+        self.repeated_faults = 0
         #: On reconnect: the serial number the device at this address must still report.
         self._expected_serial: str | None = None
 
@@ -504,9 +526,18 @@ class DeviceClient:
         return future.result()
 
     def _encode(self, message: Request, seq: int) -> bytes:
-        """The frame for *message*: signed once this connection is authenticated, plain before."""
+        """The frame for *message*: signed once this connection is authenticated, plain before.
+
+        A STOP that cannot be signed (counters used up, key released) goes plain: a device
+        always executes a plain STOP (SPEC.md §11.5), so stopping never depends on the key.
+        """
         if self._sign and self._signer is not None:
-            return self._signer.seal(message, seq)
+            try:
+                return self._signer.seal(message, seq)
+            except KeyStoreError:
+                if not isinstance(message, Stop):
+                    raise
+                _LOGGER.warning("STOP sent unsigned: the key cannot sign any more on this connection")
         return encode_message(message, seq)
 
     async def _send(self, frame: bytes) -> None:
@@ -517,13 +548,21 @@ class DeviceClient:
         self._seq = (self._seq + 1) & 0xFF
         return self._seq
 
+    async def _info(self, info: InfoField) -> str:
+        """GET_INFO *info*: the answer must name the field asked for, and its text is made printable."""
+        answer = _parse(InfoResult.from_bytes, (await self._request(GetInfo(info), stoppable=False)).data)
+        if answer.info is not info:
+            raise ConnectionLost(
+                f"{self.description} answered {answer.info.name} when {info.name} was asked: not a massager to trust"
+            )
+        return printable(answer.text)
+
     async def _check_same_device(self) -> None:
         """Before HELLO on a reconnect: the serial number must be the one this connection began with."""
         expected, self._expected_serial = self._expected_serial, None
         if expected is None:
             return
-        answer = await self._request(GetInfo(InfoField.SERIAL), stoppable=False)
-        found = _parse(InfoResult.from_bytes, answer.data).text
+        found = await self._info(InfoField.SERIAL)
         if found != expected:
             raise WrongDevice(
                 f"{self.description} now answers as another massager (serial {found!r}, expected {expected!r}):"
@@ -547,11 +586,13 @@ class DeviceClient:
                 ) from exc
             raise
         result = _parse(HelloResult.from_bytes, ack.data)
+        if result.version not in self._offered:
+            raise ProtocolMismatch(
+                f"{self.description} chose protocol version {result.version}, which was not offered"
+                f" ({self._offered.start}..{self._offered.stop - 1}): not a massager to trust"
+            )
         self._owner = True
-        texts: dict[InfoField, str] = {}
-        for info in InfoField:
-            info_ack = await self._request(GetInfo(info), stoppable=False)
-            texts[info] = _parse(InfoResult.from_bytes, info_ack.data).text
+        texts = {info: await self._info(info) for info in InfoField}
         await self.get_status()
         return DeviceIdentity(
             model=texts[InfoField.MODEL],
@@ -563,17 +604,61 @@ class DeviceClient:
         )
 
     async def _introduce(self) -> Ack:
-        """HELLO: signed when the key store holds a key for this device's serial number, plain otherwise."""
+        """HELLO: signed when the key store holds a key for this device's serial number, plain otherwise.
+
+        With a version-3 key the device must first prove, on this connection, that it holds the
+        key (SESSION_BEGIN, SPEC.md §12.2); until it has, nothing signed is sent. A version-2 key
+        signs with the pairing key itself (SPEC.md §11), with a warning: its frames can be
+        recorded and played again on another connection.
+        """
         self._sign = False
         if self._keys is not None and self._signer is None:
-            serial_ack = await self._request(GetInfo(InfoField.SERIAL), stoppable=False)
-            self._signer = self._keys.signer(_parse(InfoResult.from_bytes, serial_ack.data).text)
+            self._signer = self._keys.signer(await self._info(InfoField.SERIAL))
         versions = self._versions
         if self._signer is not None:
             self.controller_id = self._signer.controller_id
+            if self._signer.protocol >= SESSION_PROTOCOL_VERSION:
+                await self._open_channel(self._signer)
+                versions = range(SESSION_PROTOCOL_VERSION, SESSION_PROTOCOL_VERSION + 1)
+            else:
+                self.warnings.append(LEGACY_WARNING.format(device=self.description))
+                _LOGGER.warning(self.warnings[-1])
+                versions = range(AUTH_VERSION, AUTH_VERSION + 1)
             self._sign = True
-            versions = range(AUTH_VERSION, max(versions.stop, AUTH_VERSION + 1))
+        self._offered = versions
         return await self._request(Hello(versions.start, versions.stop - 1, self.controller_id), stoppable=False)
+
+    async def _open_channel(self, signer: Signer) -> None:
+        """SESSION_BEGIN: this connection's keys, and the device's proof that it holds the pairing key."""
+        nonce = secrets.token_bytes(NONCE_LEN)
+        try:
+            ack = await self._request(SessionBegin(signer.controller_id, nonce), stoppable=False)
+        except CommandRefused as exc:
+            if exc.code is ErrorCode.AUTH_FAILED:
+                raise AuthenticationRefused(
+                    f"{self.description} does not know this computer's key: it was reset or paired again, or it is"
+                    " not the massager you paired with. Nothing was sent signed; pair again (medctl pair).",
+                    request=MsgType.SESSION_BEGIN,
+                    code=exc.code,
+                    detail=exc.detail,
+                ) from exc
+            raise AuthenticationRefused(
+                f"{self.description} does not open a protected connection (protocol 3) although this computer is"
+                f" paired with its serial number: it may be another device claiming that number ({exc}). Nothing"
+                " was sent signed.",
+                request=MsgType.SESSION_BEGIN,
+                code=exc.code,
+                detail=exc.detail,
+            ) from exc
+        result = _parse(SessionBeginResult.from_bytes, ack.data)
+        if not signer.open_channel(nonce, result.nonce, result.proof):
+            raise AuthenticationRefused(
+                f"{self.description} could not prove it holds the pairing key: it is not the massager you paired"
+                " with. Nothing was sent signed.",
+                request=MsgType.SESSION_BEGIN,
+                code=ErrorCode.AUTH_FAILED,
+                detail=AuthFailure.BAD_TAG,
+            )
 
     # --- background tasks ------------------------------------------------------------------
 
@@ -586,10 +671,16 @@ class DeviceClient:
             self._keepalive = self._spawn(self._keepalive_loop(self._heartbeat_interval), "medctl-keepalive")
 
     async def _read_loop(self) -> None:
+        """Frames from the device, one at a time, yielding to the loop after each one.
+
+        ``recv()`` returns at once while frames are buffered, so without the yield a device
+        that floods STATUS would starve heartbeats and STOP (SECURITY.md, "hostile device").
+        """
         loop = asyncio.get_running_loop()
         try:
             while True:
                 frame = await self._transport.recv()
+                await asyncio.sleep(0)
                 self._last_heard = loop.time()
                 if frame.version != PLAIN_FRAME_VERSION:  # a device only ever sends plain frames
                     self.invalid_messages += 1
@@ -605,6 +696,8 @@ class DeviceClient:
                 elif isinstance(message, Status):
                     self._store_status(message)
                 elif isinstance(message, FaultEvent):
+                    if self._repeats_fault(message):
+                        continue
                     for listener in list(self._fault_listeners):
                         listener(message)
                     if message.active and message.fault is Fault.LINK_LOST and self._owner:
@@ -614,12 +707,27 @@ class DeviceClient:
         except OSError as exc:  # a transport's own I/O error that it did not translate is still a lost link
             self._mark_lost(ConnectionLost(f"{self.description} failed: {exc}"))
 
+    def _repeats_fault(self, event: FaultEvent) -> bool:
+        """True for a FAULT event identical to the last one about the same fault (counted, not passed on).
+
+        A device reports a fault when it changes; the same event again says nothing new, and a
+        device repeating it thousands of times must not become thousands of history rows or notices.
+        """
+        key = (event.active, event.detail)
+        if self._last_faults.get(event.fault) == key:
+            self.repeated_faults += 1
+            return True
+        self._last_faults[event.fault] = key
+        return False
+
     async def _keepalive_loop(self, interval: float) -> None:
         """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence."""
         loop = asyncio.get_running_loop()
         # Give up one heartbeat before the device's own watchdog would: the blind STOP then
         # reaches a device that still hears us (a one-way failure) no later than its watchdog.
-        silence_limit = max(interval, self.capabilities.watchdog_s - interval)
+        # The device's watchdog is its claim: this controller never waits longer than its own limit.
+        watchdog = min(self.capabilities.watchdog_s, SILENCE_LIMIT_S)
+        silence_limit = max(interval, watchdog - interval)
         while self._lost is None:
             due = self._last_sent + interval
             await asyncio.sleep(max(0.0, due - loop.time(), 0.0 if not self._driven_keepalive else interval / 2))

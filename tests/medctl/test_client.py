@@ -194,8 +194,8 @@ async def test_second_controller_is_refused_but_may_read_and_stop() -> None:
 
 async def test_wrong_protocol_version_is_one_clear_error() -> None:
     async with SimulatedDevice() as device:
-        future = DeviceClient(SimTransport(device=device), versions=range(3, 5))
-        with pytest.raises(ProtocolMismatch, match="speaks protocol version 2"):
+        future = DeviceClient(SimTransport(device=device), versions=range(4, 6))
+        with pytest.raises(ProtocolMismatch, match="speaks protocol version 3"):
             await future.open()
 
 

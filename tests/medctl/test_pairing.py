@@ -1,4 +1,4 @@
-"""Pairing and signed sessions through the library, against the in-process simulator on the virtual clock."""
+"""Pairing (SPAKE2) and signed connections through the library, against the in-process simulator on the virtual clock."""
 
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ async def paired_device(store: KeyStore, code: str = CODE) -> AsyncIterator[tupl
         yield device, await pair_over(device, store, code)
 
 
-async def pair_over(device: SimulatedDevice, store: KeyStore, code: str = CODE) -> PairedKey:
+async def pair_over(
+    device: SimulatedDevice, store: KeyStore, code: str = CODE, *, press: bool = True
+) -> PairedKey:
+    if press:
+        device.firmware.open_pairing_window()
     client = DeviceClient(SimTransport(device=device), heartbeat_interval=None)
     await client.open_link()
     try:
@@ -58,7 +62,7 @@ async def test_a_paired_controller_signs_every_request(store: KeyStore) -> None:
         await client.open()
         try:
             assert client.authenticated and client.controller_id == record.controller_id
-            assert client.identity is not None and client.identity.protocol_version == 2
+            assert client.identity is not None and client.identity.protocol_version == 3
             await client.raw().start(1)
             await client.raw().set_intensity(3)
             await client.raw().set_heat(1)
@@ -70,20 +74,42 @@ async def test_a_paired_controller_signs_every_request(store: KeyStore) -> None:
         state = device.state
         assert not state.running and not state.owned
         assert (state.auth_required, state.auth_failed, state.replayed) == (0, 0, 0)
-        assert (device.firmware.auth.last_counter(record.controller_id) or 0) >= 10
 
 
-async def test_counters_carry_on_across_connections(store: KeyStore) -> None:
+async def test_every_connection_has_its_own_keys_and_writes_nothing(store: KeyStore) -> None:
     async with paired_device(store) as (device, record):
         for _ in range(3):
             client = client_for(device, store)
             await client.open()
             await client.raw().start(1)
             await client.close()
-        last = device.firmware.auth.last_counter(record.controller_id)
-        stored = store.get(record.serial)
-        assert last is not None and stored is not None and stored.next_counter == last + 1
-        assert device.state.replayed == 0
+        assert store.get(record.serial) == record  # counters live and die with the connection
+        assert device.state.replayed == 0 and device.state.auth_failed == 0
+
+
+async def test_pairing_needs_the_button(store: KeyStore) -> None:
+    async with SimulatedDevice(DeviceConfig(pairing_code=CODE), clock=LoopClock()) as device:
+        with pytest.raises(PairingError, match="press its pairing button"):
+            await pair_over(device, store, press=False)
+        assert store.get("NE2-000001") is None and not device.firmware.auth.paired
+        await pair_over(device, store)
+        with pytest.raises(PairingError, match="press its pairing button"):  # one pairing per press
+            await pair_over(device, store, press=False)
+
+
+async def test_a_stop_that_cannot_be_signed_goes_plain(store: KeyStore) -> None:
+    async with paired_device(store) as (device, _):
+        client = client_for(device, store)
+        await client.open()
+        try:
+            await client.raw().start(2)
+            client._signer._next = 0x1_0000_0000  # type: ignore[union-attr]  # this connection's counters used up
+            with pytest.raises(KeyStoreError, match="used all its message counters"):
+                await client.raw().set_intensity(3)
+            await client.stop()
+            assert not device.state.running
+        finally:
+            await client.close()
 
 
 async def test_an_unpaired_controller_is_refused_with_advice(store: KeyStore, tmp_path: Path) -> None:
@@ -106,7 +132,7 @@ async def test_a_reset_device_asks_to_pair_again(store: KeyStore) -> None:
     async with paired_device(store) as (device, _):
         device.firmware.auth.forget_all()
         client = client_for(device, store)
-        with pytest.raises(AuthenticationRefused, match="does not know this controller's key"):
+        with pytest.raises(AuthenticationRefused, match="does not know this computer's key"):
             await client.open()
         assert store.signer("NE2-000001") is not None  # the failed connect gave the key back
 
