@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import multiprocessing
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,12 +30,23 @@ from pathlib import Path
 from typing import Final
 
 from bench.stats import Sample
-from firmware_protocol import Fault, FaultEvent, Heartbeat, MotorState, PairBegin, Status, StatusFlag, encode_message
+from firmware_protocol import (
+    Fault,
+    FaultEvent,
+    Heartbeat,
+    MotorState,
+    PairBegin,
+    PakeBegin,
+    Status,
+    StatusFlag,
+    encode_message,
+)
 from firmware_protocol.stream import StreamDecoder, encode_stream
 from medctl.client import DeviceClient
 from medctl.errors import MedctlError
 from medctl.keys import KeyStore
 from medctl.transport.tcp import TcpTransport
+from simulator import SimulatedDevice
 
 PAIRING_CODE: Final = "7KQM-3XHP"
 #: STATUS frames per second the hostile device adds.
@@ -52,7 +65,7 @@ def _device_process(conn: Connection, status_interval: float) -> None:
 
 
 async def _serve_device(conn: Connection, status_interval: float) -> None:
-    from simulator import DeviceConfig, SimulatedDevice
+    from simulator import DeviceConfig
 
     config = DeviceConfig(pairing_code=PAIRING_CODE, status_interval_s=status_interval)
     async with SimulatedDevice(config) as device:
@@ -62,22 +75,26 @@ async def _serve_device(conn: Connection, status_interval: float) -> None:
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to end
 
 
-def _open_pairing(device: object) -> None:
-    """Open the pairing window where the firmware has one (a button press on a real device)."""
-    firmware = getattr(device, "firmware", None)
-    opener = getattr(getattr(firmware, "auth", None), "open_window", None)
-    if callable(opener):
-        opener()
+def _open_pairing(device: SimulatedDevice) -> None:
+    """Press the pairing button (a real device has one), so the owner can pair."""
+    device.firmware.open_pairing_window()
 
 
 def _pair_flood_process(port: int) -> None:
+    # The flooder stands for another machine in radio range: on a 2-core box it must not take
+    # the CPU of the owner's process, only the device's attention.
+    os.nice(19)
     asyncio.run(_pair_flood(port))
 
 
 async def _pair_flood(port: int) -> None:
-    """PAIR_BEGIN frames on a connection of its own, as fast as the device takes them, until killed."""
+    """Pairing requests on a connection of its own, as fast as the device takes them, until killed.
+
+    Version 2's PAIR_BEGIN and version 3's PAKE_BEGIN, alternately: whichever the device does work for.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    batch = b"".join(encode_stream(encode_message(PairBegin(i + 1, bytes(8)), i & 0xFF)) for i in range(50))
+    begins = [PairBegin(i + 1, bytes(8)) if i % 2 else PakeBegin(i + 1) for i in range(50)]
+    batch = b"".join(encode_stream(encode_message(begin, i)) for i, begin in enumerate(begins))
     drain = asyncio.create_task(_discard(reader))
     try:
         while True:
@@ -99,7 +116,8 @@ def _status_flood_process(device_port: int, conn: Connection, rate: int) -> None
 
 async def _status_flood(device_port: int, conn: Connection, rate: int) -> None:
     """Relay the device to one controller, adding *rate* STATUS frames a second; report the gaps."""
-    flood = encode_stream(bytes(Status(MotorState.IDLE, 1, 0, 2000, Fault.NONE, 0xFF, StatusFlag.OWNED).to_frame(0))) * STATUS_BATCH
+    status = Status(MotorState.IDLE, 1, 0, 2000, Fault.NONE, 0xFF, StatusFlag.OWNED)
+    flood = encode_stream(bytes(status.to_frame(0))) * STATUS_BATCH
     arrivals: list[float] = []  # when each of the controller's frames reached the relay
     done = asyncio.Event()
 
@@ -137,7 +155,7 @@ async def _status_flood(device_port: int, conn: Connection, rate: int) -> None:
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     conn.send(server.sockets[0].getsockname()[1])
     await done.wait()
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     conn.send(max(gaps) if gaps else float("nan"))
     server.close()
 

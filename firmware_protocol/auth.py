@@ -57,7 +57,7 @@ _DROPPED: Final = str.maketrans("", "", " \t\n\v\f\r-")
 
 
 def normalize_code(text: str) -> str:
-    """The 8 code characters of *text* (ASCII case, ASCII whitespace and dashes ignored); ValueError if it is no code."""
+    """The 8 code characters of *text* (ASCII case, whitespace and dashes ignored); ValueError if it is no code."""
     compact = text.translate(_DROPPED)
     if compact.isascii():
         compact = compact.upper()  # only ASCII is upper-cased: "ſ".upper() is "S"

@@ -280,6 +280,11 @@ class Firmware:
         return tuple(self._links)
 
     @property
+    def owner_link(self) -> Link | None:
+        """The link the owner spoke on last; None when nobody owns the device (endpoints never evict it)."""
+        return self._owner.link
+
+    @property
     def pairing_code(self) -> str:
         """The code printed on the device, e.g. ``7KQM-3XHP``."""
         return self.auth.code
