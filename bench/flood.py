@@ -8,8 +8,9 @@ Three processes, so that nobody's CPU is borrowed from another:
   trip (send → ACK) and the watchdog period (the owner's last frame → its LINK_LOST event).
 - **STATUS flood** (a hostile device against the controller): a child process relays a real
   simulator to this process and adds ~40 000 STATUS frames a second. Measured: STOP round
-  trip seen by the controller, and the longest gap between the controller's frames as the
-  relay saw them (the device's watchdog fires after 3 s of silence).
+  trip seen by the controller, the time from ``stop()`` to the STOP reaching the relay (the
+  wire), and the longest gap between the controller's frames as the relay saw them (the
+  device's watchdog fires after 3 s of silence).
 
 Each figure is printed next to the same measurement without a flood (the baseline).
 """
@@ -35,6 +36,7 @@ from firmware_protocol import (
     FaultEvent,
     Heartbeat,
     MotorState,
+    MsgType,
     PairBegin,
     PakeBegin,
     Status,
@@ -119,6 +121,7 @@ async def _status_flood(device_port: int, conn: Connection, rate: int) -> None:
     status = Status(MotorState.IDLE, 1, 0, 2000, Fault.NONE, 0xFF, StatusFlag.OWNED)
     flood = encode_stream(bytes(status.to_frame(0))) * STATUS_BATCH
     arrivals: list[float] = []  # when each of the controller's frames reached the relay
+    stops: list[float] = []  # when each STOP did
     done = asyncio.Event()
 
     async def serve(c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
@@ -127,8 +130,11 @@ async def _status_flood(device_port: int, conn: Connection, rate: int) -> None:
 
         async def upstream() -> None:
             while data := await c_reader.read(4096):
-                now = time.perf_counter()
-                arrivals.extend(now for _ in decoder.feed(data))
+                now = time.monotonic()  # system-wide: comparable with the controller's
+                for frame in decoder.feed(data):
+                    arrivals.append(now)
+                    if frame.msg_type == MsgType.STOP:
+                        stops.append(now)
                 d_writer.write(data)
             done.set()
 
@@ -156,7 +162,7 @@ async def _status_flood(device_port: int, conn: Connection, rate: int) -> None:
     conn.send(server.sockets[0].getsockname()[1])
     await done.wait()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    conn.send(max(gaps) if gaps else float("nan"))
+    conn.send((max(gaps) if gaps else float("nan"), stops))
     server.close()
 
 
@@ -168,6 +174,7 @@ class Figures:
     label: str
     stop: Sample
     watchdog_s: float
+    to_wire: Sample | None = None
 
 
 async def _pair(port: int, keys: KeyStore) -> None:
@@ -176,7 +183,16 @@ async def _pair(port: int, keys: KeyStore) -> None:
     await pair(f"tcp://127.0.0.1:{port}", PAIRING_CODE, keys=keys)
 
 
-async def _stops(client: DeviceClient, count: int) -> Sample:
+def _to_wire(called: list[float], arrived: list[float]) -> Sample:
+    """For each stop() call, the time until the first STOP after it reached the other end."""
+    values = []
+    for start in called:
+        later = [t for t in arrived if t >= start]
+        values.append(min(later) - start if later else float("inf"))
+    return Sample("stop to wire", values)
+
+
+async def _stops(client: DeviceClient, count: int, called: list[float] | None = None) -> Sample:
     """*count* STOP round trips; after 3 unanswered ones the rest are counted unanswered without waiting."""
     values: list[float] = []
     for _ in range(count):
@@ -184,6 +200,8 @@ async def _stops(client: DeviceClient, count: int) -> Sample:
             values.append(float("inf"))
             continue
         started = time.perf_counter()
+        if called is not None:
+            called.append(time.monotonic())
         try:
             await client.stop()
         except MedctlError:
@@ -266,25 +284,26 @@ def status_flood(stops: int, seconds: float, rate: int) -> Figures:
     relay_port = r_parent.recv()
     try:
 
-        async def measure() -> Sample:
+        async def measure() -> tuple[Sample, list[float]]:
             client = DeviceClient(TcpTransport("127.0.0.1", relay_port))
             try:
                 await client.open()
             except MedctlError as exc:
                 print(f"STATUS flood {rate}/s: the controller could not even connect: {exc}")
                 await client.close(stop=False)
-                return Sample("stop", [float("inf")] * stops)
+                return Sample("stop", [float("inf")] * stops), []
             try:
                 await asyncio.sleep(seconds)  # only heartbeats: the relay measures the gaps
-                return await _stops(client, stops)
+                called: list[float] = []
+                return await _stops(client, stops, called), called
             finally:
                 with contextlib.suppress(Exception):
                     await client.close(stop=False)
 
-        sample = asyncio.run(measure())
-        gap = r_parent.recv()
+        sample, called = asyncio.run(measure())
+        gap, arrived = r_parent.recv()
         label = f"STATUS flood {rate}/s" if rate else "no flood (baseline)"
-        return Figures(label, sample, gap)
+        return Figures(label, sample, gap, _to_wire(called, arrived))
     finally:
         parent.send("end")
         device.join(5)
@@ -292,11 +311,13 @@ def status_flood(stops: int, seconds: float, rate: int) -> Figures:
 
 
 def report(title: str, what: str, rows: list[Figures]) -> str:
-    lines = [f"{title:<30}{'STOP p50 ms':>13}{'STOP p99 ms':>13}{'unanswered':>12}{what:>20}"]
+    lines = [f"{title:<30}{'STOP p50 ms':>13}{'STOP p99 ms':>13}{'unanswered':>12}{what:>20}{'to wire p50/p99 ms':>21}"]
     for row in rows:
         lost = row.stop.values.count(float("inf"))
+        wire = f"{row.to_wire.p50_ms:.2f} / {row.to_wire.p99_ms:.2f}" if row.to_wire else "-"
         lines.append(
             f"{row.label:<30}{row.stop.p50_ms:>13.2f}{row.stop.p99_ms:>13.2f}{lost:>12}{row.watchdog_s:>19.2f}s"
+            f"{wire:>21}"
         )
     return "\n".join(lines)
 

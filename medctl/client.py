@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ SUBSCRIBER_QUEUE = 32
 REPLAY_RESENDS = 2
 #: The first protocol version with pairing and authenticated requests (SPEC.md §11).
 AUTH_VERSION = 2
+#: An identical STATUS is passed on at most this often (a device sends one a second).
+STATUS_REPEAT_S = 0.1
 #: This controller declares a silent device lost after at most this long, whatever watchdog the device claims.
 SILENCE_LIMIT_S = 3.0
 #: Said once per connection to a device paired under version 2 (SPEC.md §11).
@@ -190,6 +193,10 @@ class DeviceClient:
         #: The last FAULT event per fault, and how many identical repeats were dropped.
         self._last_faults: dict[Fault, tuple[bool, int]] = {}
         self.repeated_faults = 0
+        #: The last STATUS passed on, when, and how many identical ones arrived too soon after it.
+        self._last_status_payload = b""
+        self._last_status_at = -math.inf
+        self.repeated_statuses = 0
         #: On reconnect: the serial number the device at this address must still report.
         self._expected_serial: str | None = None
 
@@ -694,7 +701,8 @@ class DeviceClient:
                 if isinstance(message, Ack | Nack):
                     self._resolve(frame.seq, message)
                 elif isinstance(message, Status):
-                    self._store_status(message)
+                    if not self._repeats_status(frame.payload, loop.time()):
+                        self._store_status(message)
                 elif isinstance(message, FaultEvent):
                     if self._repeats_fault(message):
                         continue
@@ -706,6 +714,18 @@ class DeviceClient:
             self._mark_lost(exc)
         except OSError as exc:  # a transport's own I/O error that it did not translate is still a lost link
             self._mark_lost(ConnectionLost(f"{self.description} failed: {exc}"))
+
+    def _repeats_status(self, payload: bytes, now: float) -> bool:
+        """True for a STATUS identical to the last one passed on less than :data:`STATUS_REPEAT_S` ago.
+
+        A device sends STATUS on a change and once a second; the same bytes many times a second
+        say nothing new, and passing each on would let a flooding device spend this process's CPU.
+        """
+        if payload == self._last_status_payload and now - self._last_status_at < STATUS_REPEAT_S:
+            self.repeated_statuses += 1
+            return True
+        self._last_status_payload, self._last_status_at = payload, now
+        return False
 
     def _repeats_fault(self, event: FaultEvent) -> bool:
         """True for a FAULT event identical to the last one about the same fault (counted, not passed on).
