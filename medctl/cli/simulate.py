@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "crc_little_endian, no_dedup, slow_watchdog, clamp_out_of_range, start_above_lightest, ignore_ownership, "
         "no_periodic_status, wrong_error_code, replay_accepted",
     )
+    parser.add_argument(
+        "--pairing-window",
+        action="store_true",
+        help="press the pairing button at start: pairing is open for a minute (SIGUSR1 presses it again)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -99,6 +104,10 @@ async def run(args: argparse.Namespace) -> int:
         print(f"pairing code: {device.firmware.pairing_code}", flush=True)
         if config.deviations.active:
             print(f"deviating from SPEC.md on purpose: {', '.join(config.deviations.active)}", file=sys.stderr)
+        if args.pairing_window:
+            device.firmware.open_pairing_window()
+        if hasattr(signal, "SIGUSR1"):
+            loop.add_signal_handler(signal.SIGUSR1, device.firmware.open_pairing_window)
         print(
             f"simulating {config.model}: intensity 1..{config.intensity_levels}, heat 0..{config.heat_levels}, "
             f"clock x{args.speed:g}. Ctrl-C to quit.",

@@ -50,6 +50,7 @@ class Served:
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     async with SimulatedDevice(DeviceConfig(pairing_code=CODE)) as device:
         pty = await device.serve_pty()
+        device.firmware.open_pairing_window()  # the pairing button
         yield Served(device, f"serial://{pty.path}", tmp_path / "config" / "keys.json")
 
 
@@ -69,10 +70,9 @@ async def test_pair_then_status_is_signed(served: Served) -> None:
     assert served.keys.parent.stat().st_mode & 0o777 == 0o700
     status = await served.medctl("status", "--device", served.url, "--json")
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["protocol_version"] == 2
-    (controller,) = served.device.firmware.auth.controllers
+    assert json.loads(status.stdout)["protocol_version"] == 3
     state = served.device.state
-    assert (served.device.firmware.auth.last_counter(controller) or 0) > 0
+    assert len(served.device.firmware.auth.controllers) == 1
     assert (state.auth_required, state.auth_failed, state.replayed) == (0, 0, 0)
 
 
@@ -110,7 +110,7 @@ async def test_a_key_file_others_can_read_is_refused(served: Served) -> None:
 async def test_simulate_prints_its_pairing_code_and_pairs(tmp_path: Path) -> None:
     env = {**os.environ, "MEDCTL_KEYS": str(tmp_path / "keys.json")}
     simulator = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "medctl", "simulate",
+        sys.executable, "-m", "medctl", "simulate", "--pairing-window",
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     try:
@@ -131,3 +131,10 @@ async def test_simulate_prints_its_pairing_code_and_pairs(tmp_path: Path) -> Non
     finally:
         simulator.send_signal(signal.SIGINT)
         await asyncio.wait_for(simulator.wait(), 10)
+
+
+async def test_pairing_without_the_button_is_one_line_that_says_to_press_it(served: Served) -> None:
+    served.device.firmware.auth.close_window()
+    result = await served.medctl("pair", "--device", served.url, "--code", CODE)
+    assert_one_line_error(result, "press its pairing button")
+    assert not served.keys.exists() and not served.device.firmware.auth.paired
