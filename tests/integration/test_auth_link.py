@@ -1,8 +1,11 @@
-"""The authenticated channel over real links (SPEC.md §11): a pseudo-terminal through pyserial, and TCP.
+"""The authenticated channel over real links (SPEC.md §11, §12): a pseudo-terminal through pyserial, and TCP.
 
 medctl pairs and signs through its serial transport; plain pyserial plays the stranger, the
 replaying and the forging peer. The device must refuse all three, answer an honest retry from
 its memory, and let the paired controller's STOP through while a flood of bad frames arrives.
+Over TCP, a recording relay harvests a whole signed session and plays it to the device again
+on a new connection (refused), and a fake device claiming the real serial number gets nothing
+signed from medctl.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from firmware_protocol import (
     Nack,
     Replay,
     Request,
+    SessionBegin,
+    SessionBeginResult,
     SetHeat,
     SetIntensity,
     Start,
@@ -42,6 +47,7 @@ from firmware_protocol import (
     encode_stream,
 )
 from firmware_protocol.auth import seal
+from firmware_protocol.session import device_proof, session_key
 from medctl import AuthenticationRefused, KeyStore, connect, pair
 from medctl.keys import PairedKey
 from simulator import DeviceConfig, SimulatedDevice
@@ -62,6 +68,7 @@ class Served:
         return f"serial://{self.path}"
 
     async def pair(self) -> PairedKey:
+        self.device.firmware.open_pairing_window()  # the pairing button
         return await pair(self.url, CODE, keys=self.keys)
 
 
@@ -108,18 +115,29 @@ def peer(served: Served) -> Iterator[RawPeer]:
 
 
 class Signing:
-    """Frames signed as the paired controller would sign them, counter by counter."""
+    """Frames signed as the paired controller would sign them on one connection, counter by counter."""
 
-    def __init__(self, record: PairedKey, first_counter: int = 1) -> None:
+    def __init__(self, record: PairedKey) -> None:
         self.record = record
-        self.counter = itertools.count(first_counter)
+        self.counter = itertools.count(1)
         self.seq = itertools.count(10)
+        self.key = b""
+
+    async def begin(self, peer: RawPeer) -> Signing:
+        """SESSION_BEGIN on *peer*'s connection: check the device's proof, keep the connection key."""
+        nonce = secrets.token_bytes(8)
+        answer = await peer.exchange(encode_message(SessionBegin(self.record.controller_id, nonce), 9))
+        assert isinstance(answer, Ack), answer
+        result = SessionBeginResult.from_bytes(answer.data)
+        self.key = session_key(self.record.key, self.record.controller_id, nonce, result.nonce)
+        assert device_proof(self.key, self.record.controller_id, nonce, result.nonce) == result.proof
+        return self
 
     def frame(self, message: Request, key: bytes | None = None) -> bytes:
-        return seal(message, next(self.seq) & 0xFF, key or self.record.key, next(self.counter))
+        return seal(message, next(self.seq) & 0xFF, key or self.key, next(self.counter))
 
     def hello(self) -> bytes:
-        return self.frame(Hello(2, 2, self.record.controller_id))
+        return self.frame(Hello(3, 3, self.record.controller_id))
 
 
 # --- pairing, strangers, replays, forgeries, retries -------------------------------------------------
@@ -144,14 +162,14 @@ async def test_an_unpaired_controller_is_refused(served: Served, peer: RawPeer, 
     with pytest.raises(AuthenticationRefused, match="pair with it first"):
         async with connect(served.url, keys=KeyStore(tmp_path / "strangers-keys.json")):
             pass
-    assert await peer.exchange(encode_message(Hello(1, 2, 99), 1)) == Nack(Hello.TYPE, ErrorCode.AUTH_REQUIRED)
+    assert await peer.exchange(encode_message(Hello(1, 3, 99), 1)) == Nack(Hello.TYPE, ErrorCode.AUTH_REQUIRED)
     assert await peer.exchange(encode_message(Start(5), 2)) == Nack(Start.TYPE, ErrorCode.AUTH_REQUIRED)
     state = served.device.state
     assert not state.owned and not state.running and state.auth_required == 3
 
 
 async def test_a_replayed_frame_is_refused(served: Served, peer: RawPeer) -> None:
-    signing = Signing(await served.pair())
+    signing = await Signing(await served.pair()).begin(peer)
     assert isinstance(await peer.exchange(signing.hello()), Ack)
     start = signing.frame(Start(1))
     assert isinstance(await peer.exchange(start), Ack)
@@ -161,7 +179,7 @@ async def test_a_replayed_frame_is_refused(served: Served, peer: RawPeer) -> Non
 
 
 async def test_a_forged_mac_is_refused(served: Served, peer: RawPeer) -> None:
-    signing = Signing(await served.pair())
+    signing = await Signing(await served.pair()).begin(peer)
     assert isinstance(await peer.exchange(signing.hello()), Ack)
     body = bytearray(signing.frame(Start(5))[:-2])
     body[-1] ^= 0x40  # one bit of the tag; the CRC is made right again
@@ -174,7 +192,7 @@ async def test_a_forged_mac_is_refused(served: Served, peer: RawPeer) -> None:
 
 
 async def test_a_retry_of_the_same_frame_is_answered_from_memory(served: Served, peer: RawPeer) -> None:
-    signing = Signing(await served.pair())
+    signing = await Signing(await served.pair()).begin(peer)
     assert isinstance(await peer.exchange(signing.hello()), Ack)
     start = signing.frame(Start(1))
     first = await peer.exchange(start)
@@ -195,10 +213,10 @@ def bad_frames(record: PairedKey) -> list[bytes]:
     frames = [
         seal(Start(5), 1, wrong, 1_000_000),
         seal(SetHeat(2), 2, wrong, 1_000_001),
-        seal(Hello(2, 2, record.controller_id), 3, wrong, 1_000_002),  # take over the owner's id
-        seal(Start(5), 4, record.key, 1),  # replays of counters long used
+        seal(Hello(3, 3, record.controller_id), 3, wrong, 1_000_002),  # take over the owner's id
+        seal(Start(5), 4, record.key, 1),  # signed with the pairing key itself, as version 2 did
         seal(SetIntensity(5), 5, record.key, 2),
-        seal(Hello(2, 2, record.controller_id), 6, record.key, 3),
+        seal(Hello(3, 3, record.controller_id), 6, record.key, 3),
         encode_message(Start(5), 7),
         encode_message(SetHeat(2), 8),
     ]
@@ -242,7 +260,7 @@ async def stop_through_flood(served: Served, start_flood: Flood) -> None:
         await massager.raw().set_heat(1)
         with start_flood(record):
             refused = device.state.auth_failed + device.state.replayed + device.state.auth_required
-            await device.wait_for(lambda s: s.auth_failed + s.replayed + s.auth_required > refused + 200, timeout=1)
+            await device.wait_for(lambda s: s.auth_failed + s.replayed + s.auth_required > refused + 50, timeout=5)
             assert device.state.running
             await massager.stop()
             assert not device.state.running and device.state.heat == 0
@@ -277,3 +295,120 @@ async def test_the_paired_stop_gets_through_a_flood_from_another_link(served: Se
         await stop_through_flood(served, flood)
     finally:
         attacker.close()
+
+
+# --- harvesting: a relay that records, a fake device that collects ------------------------------------
+
+
+class Relay:
+    """A TCP relay between medctl and the device that keeps every byte medctl sends (a recording neighbour)."""
+
+    def __init__(self, device_port: int) -> None:
+        self.device_port = device_port
+        self.recorded = bytearray()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.device_port)
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, keep: bool) -> None:
+            while data := await source.read(4096):
+                if keep:
+                    self.recorded += data
+                sink.write(data)
+            sink.close()
+
+        await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False), return_exceptions=True)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_harvested_session_is_refused_on_a_new_connection(served: Served) -> None:
+    await served.pair()
+    tcp = await served.device.serve_tcp()
+    relay = Relay(tcp.port)
+    port = await relay.start()
+    try:
+        async with connect(f"tcp://127.0.0.1:{port}", keys=served.keys) as massager:
+            await massager.raw().start(1)
+            await massager.raw().set_heat(1)
+            await asyncio.sleep(1.5)  # a signed heartbeat or two
+        assert not served.device.state.running and not served.device.state.owned
+    finally:
+        relay.close()
+    frames = StreamDecoder().feed(bytes(relay.recorded))
+    assert sum(f.version == 2 for f in frames) >= 4  # HELLO, START, SET_HEAT, heartbeats ...
+    reader, writer = await asyncio.open_connection(tcp.host, tcp.port)  # ... played again, later
+    try:
+        for frame in frames:
+            if frame.msg_type != Stop.TYPE:
+                writer.write(encode_stream(bytes(frame)))
+                await writer.drain()
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        answers = [decode_message(f) for f in StreamDecoder().feed(await reader.read(65536))]
+    finally:
+        writer.close()
+    refused = [a for a in answers if isinstance(a, Nack)]
+    assert refused and all(a.code in (ErrorCode.AUTH_FAILED, ErrorCode.HELLO_REQUIRED) for a in refused)
+    state = served.device.state
+    assert not state.running and state.heat == 0 and not state.owned
+
+
+class FakeDevice:
+    """Claims the real massager's serial number over TCP and keeps every frame it is sent."""
+
+    def __init__(self, serial_number: str, answer_session: bool) -> None:
+        self.serial_number = serial_number
+        self.answer_session = answer_session
+        self.received: list[Frame] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from firmware_protocol import GetInfo, HelloResult, InfoResult
+
+        decoder = StreamDecoder()
+        while data := await reader.read(4096):
+            for frame in decoder.feed(data):
+                self.received.append(frame)
+                message = decode_message(frame)
+                if isinstance(message, GetInfo):
+                    answer: Message = Ack(message.TYPE, InfoResult(message.info, self.serial_number).to_bytes())
+                elif isinstance(message, SessionBegin) and self.answer_session:
+                    answer = Ack(message.TYPE, secrets.token_bytes(12))  # a nonce and a guessed proof
+                elif isinstance(message, SessionBegin):
+                    answer = Nack(message.TYPE, ErrorCode.UNKNOWN_TYPE)  # "an older device"
+                elif isinstance(message, Hello):
+                    answer = Ack(message.TYPE, HelloResult(3, 5, 2, 0, 3000).to_bytes())
+                else:
+                    answer = Ack(frame.msg_type)
+                writer.write(encode_stream(bytes(answer.to_frame(frame.seq))))
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.mark.parametrize("answer_session", [True, False], ids=["guessed proof", "claims an older protocol"])
+async def test_a_fake_device_claiming_the_serial_gets_no_signed_frame(served: Served, answer_session: bool) -> None:
+    record = await served.pair()
+    fake = FakeDevice(record.serial, answer_session)
+    port = await fake.start()
+    try:
+        with pytest.raises(AuthenticationRefused, match="Nothing was sent signed"):
+            async with connect(f"tcp://127.0.0.1:{port}", keys=served.keys):
+                pass
+    finally:
+        fake.close()
+    assert [f.msg_type for f in fake.received if f.version != 1] == []
+    assert SessionBegin.TYPE in {f.msg_type for f in fake.received}
