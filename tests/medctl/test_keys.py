@@ -256,3 +256,19 @@ def test_a_save_never_writes_through_a_planted_temporary_name(store: KeyStore) -
     store.put(replace(RECORD, model="renamed"))
     assert victim.read_text() == "untouched"
     assert stat.S_ISREG(store.path.lstat().st_mode)
+
+
+def test_every_medctl_module_imports_without_fcntl() -> None:
+    """As on Windows: no module of medctl imports ``fcntl`` when it is imported (the key file locks with filelock)."""
+    script = (
+        "import sys, pkgutil, importlib, warnings\n"
+        "warnings.simplefilter('ignore')  # filelock says it falls back to a soft lock: Windows has msvcrt\n"
+        "sys.modules['fcntl'] = None\n"
+        "import medctl\n"
+        "for module in pkgutil.walk_packages(medctl.__path__, 'medctl.'):\n"
+        "    importlib.import_module(module.name)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
