@@ -32,9 +32,9 @@ from firmware_protocol import (
     Hello,
     Message,
     MsgType,
+    PairConfirm,
     PakeBegin,
     PakePart,
-    PairConfirm,
     ProtocolError,
     Replay,
     SessionBegin,
@@ -43,7 +43,7 @@ from firmware_protocol import (
 )
 from firmware_protocol.auth import format_code, new_pairing_code, same, verify_frame
 from firmware_protocol.messages import NONCE_LEN
-from firmware_protocol.pake import PAKE_PARTS, PakeFailed, PakeSide, PairingProof, part_len, parts
+from firmware_protocol.pake import PAKE_PARTS, PairingProof, PakeFailed, PakeSide, part_len, parts
 from firmware_protocol.session import device_proof, session_key
 
 #: Requests a paired device still takes in a plain frame, from anyone (SPEC.md §11.5, §12.1).
