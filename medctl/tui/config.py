@@ -4,15 +4,15 @@ It lives in the user's config directory (``~/.config/medctl/config.toml`` on Lin
 ``MEDCTL_CONFIG`` overrides the path) and holds one line, ``device = "serial:///dev/ttyUSB0"``.
 A missing file means nothing is remembered; a file that cannot be read or understood gives
 a notice that says what to do, never a crash, and the TUI carries on as if it were missing.
-Writes go to a temporary file first and replace the old one, so a crash never leaves half
-a file behind.
+Writes go to a temporary file created exclusively beside it (a random name, never one
+planted in advance) and replace the old one, so a crash never leaves half a file behind.
+Only a regular file of bounded size is read: a FIFO or ``/dev/zero`` at the path is a notice.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -21,6 +21,7 @@ import platformdirs
 
 from medctl.address import parse_address
 from medctl.errors import AddressError, MedctlError
+from medctl.localfiles import LocalFileError, read_small_file, write_atomically
 
 CONFIG_NAME: Final = "config.toml"
 
@@ -55,9 +56,11 @@ def default_config_path() -> Path:
 def load_config(path: Path) -> LoadedConfig:
     """Read the settings; anything wrong with the file becomes a notice, not an exception."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path)[0].decode("utf-8")
     except FileNotFoundError:
         return LoadedConfig(TuiConfig())
+    except LocalFileError as exc:
+        return _ignored(path, f"cannot be used ({exc})")
     except (OSError, UnicodeDecodeError) as exc:
         return _ignored(path, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
     try:
@@ -81,14 +84,10 @@ def save_config(path: Path, config: TuiConfig) -> None:
     lines = ["# medctl settings, written by the TUI when you choose to remember a massager"]
     if config.device is not None:
         lines.append(f"device = {toml_string(config.device)}")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        temporary.replace(path)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"))
     except OSError as exc:
-        with suppress(OSError):
-            temporary.unlink(missing_ok=True)
         raise ConfigError(f"cannot save the settings to {path} ({exc.strerror or exc})") from exc
 
 
