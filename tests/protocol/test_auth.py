@@ -1,18 +1,24 @@
-"""Pairing and authenticated frames (SPEC.md §11) against auth.json, and their properties."""
+"""Pairing and authenticated frames (SPEC.md §11, §12) against auth.json and auth_v3.json, and their properties."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import firmware_protocol.vectors
 from firmware_protocol import (
     AUTH_FRAME_VERSION,
     MAX_FRAME_LEN,
     MAX_PAYLOAD_LEN,
+    Ack,
     BadPayload,
     BadTag,
     ClearFaults,
@@ -26,15 +32,20 @@ from firmware_protocol import (
     Hello,
     InfoField,
     MessageError,
+    MsgType,
     PairBegin,
     PairConfirm,
+    PakePart,
     ProtocolError,
     Request,
+    SessionBegin,
+    SessionBeginResult,
     SetHeat,
     SetIntensity,
     Start,
     Stop,
     decode_message,
+    encode_message,
 )
 from firmware_protocol.auth import (
     PAIRING_CODE_ALPHABET,
@@ -50,6 +61,8 @@ from firmware_protocol.auth import (
     verify_frame,
 )
 from firmware_protocol.crc import crc16
+from firmware_protocol.pake import PAKE_PARTS, PakeSide, part_len, parts
+from firmware_protocol.session import device_proof, hkdf_sha256, session_key
 from firmware_protocol.vectors import (
     AuthFrameVector,
     CodeVector,
@@ -238,3 +251,83 @@ def test_new_codes_are_well_formed_and_differ() -> None:
 def test_seal_refuses_what_it_cannot_sign(message: Request, counter: int) -> None:
     with pytest.raises(ValueError):
         seal(message, 0, bytes(32), counter)
+
+
+# --- version 3 (SPEC.md §12): vectors in auth_v3.json ------------------------------------------------
+
+V3 = json.loads((Path(firmware_protocol.vectors.__file__).parent / "auth_v3.json").read_text())
+
+
+@pytest.mark.parametrize("vector", V3["hkdf"], ids=lambda v: v["name"])
+def test_hkdf_is_rfc_5869(vector: dict[str, Any]) -> None:
+    okm = hkdf_sha256(
+        bytes.fromhex(vector["ikm"]), bytes.fromhex(vector["salt"]), bytes.fromhex(vector["info"]), vector["length"]
+    )
+    assert okm.hex() == vector["okm"]
+
+
+@pytest.mark.parametrize("vector", V3["sessions"], ids=lambda v: v["name"])
+def test_connection_key_and_device_proof(vector: dict[str, Any]) -> None:
+    nonce_c, nonce_d = bytes.fromhex(vector["controller_nonce"]), bytes.fromhex(vector["device_nonce"])
+    key = session_key(bytes.fromhex(vector["pairing_key"]), vector["controller_id"], nonce_c, nonce_d)
+    assert key.hex() == vector["session_key"]
+    assert device_proof(key, vector["controller_id"], nonce_c, nonce_d).hex() == vector["proof"]
+    assert encode_message(SessionBegin(vector["controller_id"], nonce_c), 4).hex() == vector["session_begin_hex"]
+    ack = Ack(MsgType.SESSION_BEGIN, SessionBeginResult(nonce_d, bytes.fromhex(vector["proof"])).to_bytes())
+    assert encode_message(ack, 4).hex() == vector["ack_hex"]
+
+
+@pytest.mark.parametrize("vector", V3["frames"], ids=lambda v: v["name"])
+def test_frames_under_a_connection_key(vector: dict[str, Any]) -> None:
+    session = next(s for s in V3["sessions"] if s["name"] == vector["session"])
+    key = bytes.fromhex(session["session_key"])
+    frame = Frame.loads(bytes.fromhex(vector["hex"]))
+    assert len(frame.payload) + 6 <= 20 and verify_frame(frame, key).counter == vector["counter"]
+    assert seal(decode_message(frame), frame.seq, key, vector["counter"]).hex() == vector["hex"]  # type: ignore[arg-type]
+    with pytest.raises(BadTag):  # the pairing key itself does not verify it: it signs nothing in version 3
+        verify_frame(frame, bytes.fromhex(session["pairing_key"]))
+
+
+@pytest.mark.parametrize("vector", V3["pake"], ids=lambda v: v["name"])
+def test_spake2_pairing(vector: dict[str, Any]) -> None:
+    def entropy(byte: str) -> Callable[[int], bytes]:
+        return lambda n: bytes.fromhex(byte) * n
+
+    controller = PakeSide(
+        False, vector["code"], vector["serial"], vector["controller_id"], entropy(vector["entropy_a"])
+    )
+    device = PakeSide(True, vector["code"], vector["serial"], vector["controller_id"], entropy(vector["entropy_b"]))
+    assert controller.message.hex() == vector["message_a"] and device.message.hex() == vector["message_b"]
+    assert [p.hex() for p in parts(controller.message)] == vector["parts_a"]
+    assert [p.hex() for p in parts(device.message)] == vector["parts_b"]
+    for side, other in ((controller, device), (device, controller)):
+        proof = side.finish(other.message)
+        assert proof.key.hex() == vector["pairing_key"]
+        assert (proof.controller.hex(), proof.device.hex()) == (vector["confirm_c"], vector["confirm_d"])
+
+
+def test_a_wrong_code_gives_another_key_and_no_way_to_check_a_guess_offline() -> None:
+    vector = V3["pake"][0]
+    device = PakeSide(True, vector["code"], vector["serial"], vector["controller_id"])
+    guess = PakeSide(False, "ZZZZ-2222", vector["serial"], vector["controller_id"])
+    honest = PakeSide(False, vector["code"], vector["serial"], vector["controller_id"])
+    assert guess.finish(device.message).key != device.finish(honest.message).key
+
+
+def test_pake_parts_fit_a_frame() -> None:
+    assert [part_len(i) for i in range(PAKE_PARTS)] == [12, 12, 9]
+    assert len(encode_message(PakePart(0, bytes(12)), 0)) <= 20
+    assert len(encode_message(Ack(MsgType.PAKE_PART, bytes(12)), 0)) <= 20
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [(" 7kqm-3xhp\n", "7KQM3XHP"), ("7KQM\t3XHP", "7KQM3XHP"), ("7KQM\u00a03XHP", None), ("\u017fKQM3XHP", None)],
+    ids=["ascii-space-newline", "tab", "no-break-space", "long-s"],
+)
+def test_normalizing_drops_ascii_whitespace_and_dashes_only(text: str, code: str | None) -> None:
+    if code is None:
+        with pytest.raises(ValueError):
+            normalize_code(text)
+    else:
+        assert normalize_code(text) == code
