@@ -1,4 +1,4 @@
-"""Pairing (SPAKE2) and signed connections through the library, against the in-process simulator on the virtual clock."""
+"""Pairing (SPAKE2) and signed connections through the library, on the in-process simulator and a virtual clock."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def test_a_stop_that_cannot_be_signed_goes_plain(store: KeyStore) -> None:
         client = client_for(device, store)
         await client.open()
         try:
-            await client.raw().start(2)
+            await client.raw().start(1)
             client._signer._next = 0x1_0000_0000  # type: ignore[union-attr]  # this connection's counters used up
             with pytest.raises(KeyStoreError, match="used all its message counters"):
                 await client.raw().set_intensity(3)

@@ -94,7 +94,8 @@ def test_hello_picks_highest_common_version(bench: Bench) -> None:
 
 @pytest.mark.parametrize(("low", "high"), [(4, 5), (0, 0), (3, 2)])
 def test_hello_without_common_version_is_refused(bench: Bench, low: int, high: int) -> None:
-    assert_nack(bench.request(bench.link(), Hello(low, high, 7)), ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))
+    answer = bench.request(bench.link(), Hello(low, high, 7))
+    assert_nack(answer, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))
     assert bench.firmware.state.owner is None
 
 

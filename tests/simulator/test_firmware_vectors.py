@@ -124,7 +124,8 @@ def test_a_version_2_frame_on_a_link_that_negotiated_version_1() -> None:
     assert HelloResult.from_bytes(bench.hello(link).data).version == 1
     bench.request(link, Start(1))
     refused = bench.request(link, SetHeat(2), key=bytes(32), counter=1)
-    assert refused == Nack(MsgType.SET_HEAT, ErrorCode.AUTH_FAILED, AuthFailure.NO_SESSION)  # no connection keys (SPEC.md §12.3)
+    # a link without connection keys (SPEC.md §12.3)
+    assert refused == Nack(MsgType.SET_HEAT, ErrorCode.AUTH_FAILED, AuthFailure.NO_SESSION)
     assert bench.firmware.state.heat == 0
     assert bench.request(link, Stop(), key=bytes(32), counter=2) == Ack(MsgType.STOP)
     assert not bench.firmware.state.running
