@@ -1,0 +1,197 @@
+"""The controller against a device that lies, floods or goes silent: a scripted device on the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from firmware_protocol import (
+    Ack,
+    Fault,
+    FaultEvent,
+    Feature,
+    Frame,
+    GetInfo,
+    GetStatus,
+    Hello,
+    HelloResult,
+    InfoField,
+    InfoResult,
+    Message,
+    MotorState,
+    Status,
+    StatusFlag,
+    decode_message,
+)
+from medctl.client import DeviceClient
+from medctl.errors import ConnectionLost, ProtocolMismatch
+from medctl.text import REPLACEMENT, csv_cell, printable
+
+pytestmark = pytest.mark.looptime
+
+OWNED = Status(MotorState.IDLE, 1, 0, 2000, Fault.NONE, 0xFF, StatusFlag.OWNED)
+Answer = Callable[[Message], Message | None]
+
+
+class ScriptedDevice:
+    """A transport whose far end answers like a massager, except where a test says otherwise."""
+
+    def __init__(self, *, version: int = 1, watchdog_ms: int = 3000, texts: dict[InfoField, str] | None = None) -> None:
+        self.version, self.watchdog_ms = version, watchdog_ms
+        self.texts = texts or {InfoField.MODEL: "NeckEase 2", InfoField.FIRMWARE: "1.0", InfoField.SERIAL: "NE2-1"}
+        self.inbox: asyncio.Queue[Frame] = asyncio.Queue()
+        self.received: list[tuple[float, Message]] = []
+        self.silent = False
+        self.info_field: Callable[[InfoField], InfoField] = lambda asked: asked
+
+    @property
+    def description(self) -> str:
+        return "a scripted device"
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def recv(self) -> Frame:
+        return await self.inbox.get()
+
+    async def send(self, data: bytes) -> None:
+        frame = Frame.loads(data)
+        message = decode_message(frame)
+        self.received.append((asyncio.get_running_loop().time(), message))
+        if self.silent:
+            return
+        answer = self.answer(message)
+        if answer is not None:
+            self.push(answer, frame.seq)
+
+    def push(self, message: Message, seq: int = 0) -> None:
+        self.inbox.put_nowait(message.to_frame(seq))
+
+    def answer(self, message: Message) -> Message | None:
+        if isinstance(message, Hello):
+            return Ack(message.TYPE, HelloResult(self.version, 5, 2, Feature.HEAT, self.watchdog_ms).to_bytes())
+        if isinstance(message, GetInfo):
+            field = self.info_field(message.info)
+            return Ack(message.TYPE, InfoResult(field, self.texts[field]).to_bytes())
+        if isinstance(message, GetStatus):
+            return Ack(message.TYPE, OWNED.payload())
+        return Ack(message.TYPE)
+
+
+async def test_a_version_that_was_not_offered_is_refused() -> None:
+    device = ScriptedDevice(version=9)
+    client = DeviceClient(device, versions=range(1, 3))
+    with pytest.raises(ProtocolMismatch, match="chose protocol version 9, which was not offered"):
+        await client.open()
+
+
+async def test_an_answer_naming_another_info_field_is_refused() -> None:
+    device = ScriptedDevice()
+    device.info_field = lambda asked: InfoField.MODEL  # a MODEL answer to every question
+    with pytest.raises(ConnectionLost, match="answered MODEL when FIRMWARE was asked"):
+        await DeviceClient(device).open()
+
+
+async def test_device_text_reaches_the_program_without_control_characters() -> None:
+    hostile = "\x1b]0;pw\x07\x1b[2J"
+    device = ScriptedDevice(texts={InfoField.MODEL: hostile, InfoField.FIRMWARE: "1\r\n", InfoField.SERIAL: "=1+1"})
+    client = DeviceClient(device)
+    identity = await client.open()
+    try:
+        assert "\x1b" not in identity.model and "\x07" not in identity.model and REPLACEMENT in identity.model
+        assert identity.firmware == f"1{REPLACEMENT}{REPLACEMENT}"
+        assert csv_cell(identity.serial_number) == "'=1+1"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [("ab\u202ecd", f"ab{REPLACEMENT}cd"), ("tab\there", f"tab{REPLACEMENT}here")]
+)
+def test_printable_replaces_format_and_control_characters(text: str, shown: str) -> None:
+    assert printable(text) == shown and printable("Nackenmassage 2 – grün") == "Nackenmassage 2 – grün"
+
+
+async def test_a_claimed_long_watchdog_does_not_delay_noticing_silence() -> None:
+    device = ScriptedDevice(watchdog_ms=65_535)  # claims 65.5 s
+    client = DeviceClient(device)
+    await client.open()
+    device.silent = True
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    lost = await asyncio.wait_for(client.wait_lost(), 10)
+    assert "stopped answering" in str(lost)
+    assert loop.time() - started <= 3.0 + 1.0  # min(65.5 s, 3 s), checked at the next heartbeat
+    await client.close(stop=False)
+
+
+async def test_identical_faults_are_passed_on_once() -> None:
+    device = ScriptedDevice()
+    client = DeviceClient(device)
+    await client.open()
+    seen: list[FaultEvent] = []
+    client.on_fault(seen.append)
+    raised = FaultEvent(Fault.OVER_TEMPERATURE, active=True, detail=46)
+    for _ in range(1000):
+        device.push(raised)
+    device.push(FaultEvent(Fault.OVER_TEMPERATURE, active=False, detail=40))
+    device.push(raised)
+    await asyncio.sleep(0.5)
+    try:
+        assert seen == [raised, FaultEvent(Fault.OVER_TEMPERATURE, active=False, detail=40), raised]
+        assert client.repeated_faults == 999
+    finally:
+        await client.close()
+
+
+async def test_the_read_loop_yields_after_every_frame() -> None:
+    device = ScriptedDevice()
+    client = DeviceClient(device, heartbeat_interval=None)
+    await client.open()
+    handled: list[int] = []
+    seen_at_turn: list[int] = []
+    client.on_status(lambda status: handled.append(1))
+    await asyncio.sleep(0.1)
+    for _ in range(1000):  # all buffered at once, as after one large read from a flooding device
+        device.push(OWNED)
+    asyncio.get_running_loop().call_soon(lambda: seen_at_turn.append(len(handled) + client.repeated_statuses))
+    await asyncio.sleep(0.1)
+    try:
+        assert len(handled) + client.repeated_statuses == 1000
+        assert seen_at_turn[0] <= 2  # other callbacks ran after the first frame, not after the thousandth
+    finally:
+        await client.close()
+
+
+async def test_a_status_flood_is_coalesced_and_heartbeats_keep_their_cadence() -> None:
+    device = ScriptedDevice()
+    client = DeviceClient(device)
+    await client.open()
+    updates: list[Status] = []
+    client.on_status(lambda status: updates.append(status))  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+
+    async def flood() -> None:
+        while True:
+            for _ in range(400):
+                device.push(OWNED)
+            await asyncio.sleep(0.01)  # 40 000 frames a second
+
+    flooding = asyncio.create_task(flood())
+    try:
+        await asyncio.sleep(5)
+        heartbeats = [t for t, m in device.received if type(m).__name__ == "Heartbeat"]
+        assert len(heartbeats) >= 4 and max(b - a for a, b in itertools.pairwise(heartbeats)) < 1.5
+        stopping = loop.time()
+        await client.stop()
+        assert loop.time() - stopping < 0.2  # answered, not buried behind the flood
+        assert len(updates) <= 5 * 10 + 2 and client.repeated_statuses > 1000  # identical: at most 10 a second
+    finally:
+        flooding.cancel()
+        await client.close(stop=False)
