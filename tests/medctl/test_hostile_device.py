@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +23,15 @@ from firmware_protocol import (
     InfoResult,
     Message,
     MotorState,
+    SessionBegin,
     Status,
     StatusFlag,
     decode_message,
 )
+from firmware_protocol.auth import verify_frame
 from medctl.client import DeviceClient
 from medctl.errors import ConnectionLost, ProtocolMismatch
+from medctl.keys import KeyStore, PairedKey
 from medctl.text import REPLACEMENT, csv_cell, printable
 
 pytestmark = pytest.mark.looptime
@@ -44,6 +48,7 @@ class ScriptedDevice:
         self.texts = texts or {InfoField.MODEL: "NeckEase 2", InfoField.FIRMWARE: "1.0", InfoField.SERIAL: "NE2-1"}
         self.inbox: asyncio.Queue[Frame] = asyncio.Queue()
         self.received: list[tuple[float, Message]] = []
+        self.raw: list[bytes] = []
         self.silent = False
         self.info_field: Callable[[InfoField], InfoField] = lambda asked: asked
 
@@ -62,6 +67,7 @@ class ScriptedDevice:
 
     async def send(self, data: bytes) -> None:
         frame = Frame.loads(data)
+        self.raw.append(data)
         message = decode_message(frame)
         self.received.append((asyncio.get_running_loop().time(), message))
         if self.silent:
@@ -195,3 +201,20 @@ async def test_a_status_flood_is_coalesced_and_heartbeats_keep_their_cadence() -
     finally:
         flooding.cancel()
         await client.close(stop=False)
+
+
+async def test_a_version_2_pairing_keeps_working_with_a_warning(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path / "keys.json")
+    record = PairedKey(serial="NE2-1", controller_id=0x1234, key=bytes(range(32)), protocol=2)
+    keys.put(record)
+    device = ScriptedDevice(version=2)  # firmware from before version 3: no SESSION_BEGIN
+    client = DeviceClient(device, keys=keys)
+    await client.open()
+    try:
+        assert client.authenticated and len(client.warnings) == 1 and "protocol version 2" in client.warnings[0]
+        await client.heartbeat()
+    finally:
+        await client.close()
+    signed = [Frame.loads(data) for data in device.raw if Frame.loads(data).version == 2]
+    assert signed and all(verify_frame(frame, record.key) for frame in signed)  # signed with the pairing key
+    assert not any(isinstance(m, SessionBegin) for _, m in device.received)
