@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from medctl.cli.common import EXIT_OK, positive_float
 from medctl.errors import TransportError
+from medctl.text import printable
 
 if TYPE_CHECKING:
     from medctl.transport.serial import SerialPortInfo
@@ -68,7 +69,9 @@ def _table(massagers: list[dict[str, Any]], ports: list[SerialPortInfo], *, scan
     lines = [f"Bluetooth LE massagers ({timeout:g} s scan):"]
     if not scanned:
         lines.append("  not scanned (see the warning above)")
-    lines += [f"  {m['name'] or '?':<12} {m['address']:<19} {m['rssi']:>4} dBm  {m['url']}" for m in massagers]
+    # anyone in radio range chooses the advertised name: never let it drive the terminal
+    for m in massagers:
+        lines.append(f"  {printable(m['name'] or '?'):<12} {m['address']:<19} {m['rssi']:>4} dBm  {m['url']}")
     if scanned and not massagers:
         lines.append("  none in range")
     lines.append("Serial ports:")

@@ -218,3 +218,11 @@ async def test_a_version_2_pairing_keeps_working_with_a_warning(tmp_path: Path) 
     signed = [Frame.loads(data) for data in device.raw if Frame.loads(data).version == 2]
     assert signed and all(verify_frame(frame, record.key) for frame in signed)  # signed with the pairing key
     assert not any(isinstance(m, SessionBegin) for _, m in device.received)
+
+
+def test_a_hostile_ble_name_cannot_drive_the_terminal_in_scan() -> None:
+    from medctl.cli.scan import _table
+
+    found = [{"name": "\x1b[2J\x1b]0;x\x07Neck", "address": "F0:0D:C0:FF:EE:01", "rssi": -40, "url": "ble://F0"}]
+    table = _table(found, [], scanned=True, timeout=5)
+    assert "\x1b" not in table and "\x07" not in table and "Neck" in table
