@@ -127,6 +127,9 @@ class DeviceAuth:
         self.failures = 0
         self._window_until = -math.inf
         self._last_attempt = -math.inf
+        #: A device without a pairing button (the built-in simulator given a known code, for tests
+        #: and conformance runs): pairing is open at any time; the pacing and the lockout still hold.
+        self.window_always_open = False
 
     def power_on(self) -> None:
         """Switched off and on (SPEC.md §12.4): keys stay; the lockout, the window and the pacing do not."""
@@ -221,7 +224,7 @@ class DeviceAuth:
         self._window_until = -math.inf
 
     def window_open(self, now: float) -> bool:
-        return now < self._window_until
+        return self.window_always_open or now < self._window_until
 
     def begin_pake(self, serial: str, request: PakeBegin, now: float) -> PendingPake:
         """Answer PAKE_BEGIN: the gates first (cheap), then this attempt's SPAKE2 message (the expensive part)."""

@@ -58,7 +58,7 @@ from firmware_protocol import (
     UnsupportedVersion,
     decode_message,
 )
-from firmware_protocol.constants import FRAME_VERSIONS, NO_BATTERY
+from firmware_protocol.constants import NO_BATTERY
 from firmware_protocol.messages import MESSAGE_TYPES
 from simulator.auth import AUTH_PROTOCOL_VERSION, AuthRefused, Channel, DeviceAuth, PendingPake
 from simulator.config import DeviceConfig
@@ -469,7 +469,7 @@ class Firmware:
 
     def _nack_version(self, link: Link, error: UnsupportedVersion) -> None:
         self._counters.frames_received += 1
-        self._send(link, self._nack(error.msg_type, error.seq, ErrorCode.UNSUPPORTED_VERSION, max(FRAME_VERSIONS)))
+        self._send(link, self._nack(error.msg_type, error.seq, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS)))
 
     def _send(self, link: Link, frame: bytes) -> None:
         self._counters.frames_sent += 1

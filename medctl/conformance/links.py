@@ -24,11 +24,12 @@ async def link_source(url: str) -> AsyncIterator[LinkSource]:
     if address.scheme != "sim":
         yield LinkSource(lambda: open_transport(address), _describe(address), multi_link=address.scheme != "serial")
         return
-    from medctl.transport.sim import SimTransport, sim_config, sim_speed
+    from medctl.transport.sim import SimTransport, sim_config, sim_speed, without_pairing_button
     from simulator import ScaledClock, SimulatedDevice
 
     config = sim_config(address)
     async with SimulatedDevice(config, clock=ScaledClock(sim_speed(address))) as device:
+        without_pairing_button(address, device)
 
         def open_link() -> Transport:
             return SimTransport(address, device=device)

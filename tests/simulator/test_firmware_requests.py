@@ -289,7 +289,7 @@ def test_bad_value_is_nacked_with_the_value(bench: Bench, msg_type: MsgType, val
 def test_unsupported_frame_version_is_nacked_with_its_seq_and_type(bench: Bench) -> None:
     frame = with_crc(bytes([3, MsgType.START, 77, 1, 3]))
     [answer] = answer_to(bench, frame)
-    assert answer == Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 2)
+    assert answer == Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))
     assert bench.firmware.state.running is False
 
 
@@ -321,4 +321,4 @@ def test_stream_errors_are_counted_or_answered(bench: Bench) -> None:
     bench.firmware.frame_error(link, BadEncoding("noise"))
     assert link.take() == [] and bench.firmware.state.frames_dropped == 1
     bench.firmware.frame_error(link, UnsupportedVersion("v9", version=9, msg_type=0x05, seq=12))
-    assert link.take() == [(12, Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, 2))]
+    assert link.take() == [(12, Nack(MsgType.START, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS)))]

@@ -25,6 +25,7 @@ from firmware_protocol import (
     StreamDecoder,
     decode_message,
 )
+from firmware_protocol.constants import SUPPORTED_VERSIONS
 from firmware_protocol.vectors import FrameVector, StreamVector, load_frame_vectors, load_stream_vectors
 from simulator.testing import Bench, RecordingLink
 
@@ -91,7 +92,7 @@ def test_every_vector_is_classified() -> None:
         ("get_info_model", Ack(MsgType.GET_INFO, b"\x01NeckEase 2")),
         ("stop_seq_255", Ack(MsgType.STOP)),
         ("set_intensity_out_of_range", Nack(MsgType.SET_INTENSITY, ErrorCode.HELLO_REQUIRED)),
-        ("unsupported_version_3", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, 2)),
+        ("unsupported_version_3", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))),
         ("bad_payload_start_empty", Nack(MsgType.START, ErrorCode.BAD_LENGTH, 1)),
         ("bad_value_get_info_field_4", Nack(MsgType.GET_INFO, ErrorCode.BAD_VALUE, 4)),
     ],
