@@ -14,7 +14,8 @@ from medctl.pairing import pair
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "pair",
-        help="pair with a massager using the code printed on it; afterwards every command to it is signed",
+        help="pair with a massager using the code printed on it (press its pairing button first);"
+        " afterwards every command to it is signed",
     )
     parser.add_argument(
         "--device", "-d", required=True, metavar="URL", help="serial:///dev/ttyUSB0, tcp://HOST:PORT or ble://ADDRESS"
