@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from medctl.history.records import EventRecord, SessionRecord, iso
+from medctl.text import csv_cell
 
 CSV_COLUMNS: Final = (
     "id",
@@ -42,6 +43,10 @@ def export_json(sessions: Iterable[SessionRecord], events: Callable[[int], list[
     return json.dumps(items, indent=2, ensure_ascii=False, default=_json_default)
 
 
+#: Columns whose text a device (or anyone in radio range) chose.
+_DEVICE_COLUMNS: Final = frozenset({"device", "device_model"})
+
+
 def export_csv(sessions: Iterable[SessionRecord]) -> str:
     """One row per session (header first) with its feedback; for spreadsheets."""
     out = io.StringIO()
@@ -66,7 +71,9 @@ def _csv_row(record: SessionRecord) -> list[str]:
     values = {**asdict(record), "overrides": "; ".join(record.overrides)}
     if record.feedback is not None:
         values.update(asdict(record.feedback))
-    return [_csv_value(values.get(column)) for column in CSV_COLUMNS]
+    # what a device chose to call itself is neither a spreadsheet formula nor a terminal command
+    cells = ((column, _csv_value(values.get(column))) for column in CSV_COLUMNS)
+    return [csv_cell(cell) if column in _DEVICE_COLUMNS else cell for column, cell in cells]
 
 
 def _csv_value(value: object) -> str:

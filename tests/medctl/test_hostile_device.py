@@ -226,3 +226,19 @@ def test_a_hostile_ble_name_cannot_drive_the_terminal_in_scan() -> None:
     found = [{"name": "\x1b[2J\x1b]0;x\x07Neck", "address": "F0:0D:C0:FF:EE:01", "rssi": -40, "url": "ble://F0"}]
     table = _table(found, [], scanned=True, timeout=5)
     assert "\x1b" not in table and "\x07" not in table and "Neck" in table
+
+
+def test_device_text_in_a_csv_export_is_neither_a_formula_nor_a_terminal_command() -> None:
+    from datetime import UTC, datetime
+
+    from medctl.history.export import export_csv
+    from medctl.history.records import SessionRecord
+
+    record = SessionRecord(
+        id=1, started_at=datetime(2026, 1, 1, tzinfo=UTC), ended_at=None, device="=HYPERLINK(1)",
+        device_model="Neck\x1b[2J", planned_s=300.0, heat=False, target_intensity=None,
+        state="ended", end_reason=None, massage_s=0.0, max_intensity=1, pid=1, host="h",
+        feedback=None, feedback_at=None, overrides=(),
+    )  # fmt: skip
+    text = export_csv([record])
+    assert "'=HYPERLINK(1)" in text and "\x1b" not in text and f"Neck{REPLACEMENT}[2J" in text
