@@ -20,7 +20,7 @@ from typing import NoReturn
 from medctl import __version__
 from medctl.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, add_db_option, add_device_option
 from medctl.errors import MedctlError
-from medctl.printable import printable
+from medctl.text import printable
 
 COMMANDS = ("tui", "session", "status", "history", "feedback", "simulate", "scan", "pair", "conformance")
 _GLOBAL_OPTIONS = ("-v", "--verbose")
