@@ -150,7 +150,8 @@ class _CtrlC:
         if session is not None and not session.done and session.session_id is not None:
             # it is recorded (and may be starting the motor): end it properly, device first
             task = asyncio.create_task(session.stop())
-            task.add_done_callback(lambda t: t.exception())
+            # read its outcome (a failure is the session's own to report); cancelled at exit is fine
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         elif self._task is not None:
             self._task.cancel()
 

@@ -10,6 +10,7 @@ import pytest
 import serial
 
 from firmware_protocol import (
+    PROTOCOL_VERSION,
     Ack,
     ErrorCode,
     Frame,
@@ -108,10 +109,11 @@ async def test_frames_split_into_single_bytes_are_reassembled(client: Client) ->
 
 async def test_unsupported_version_is_nacked(client: Client) -> None:
     frame = bytearray(encode_message(GetStatus(), 4))
-    frame[0] = 3
+    frame[0] = PROTOCOL_VERSION + 1
     body = bytes(frame[:-2])
     client.write(encode_stream(body + crc16(body).to_bytes(2, "big")))
-    assert await client.answer(4) == Nack(MsgType.GET_STATUS, ErrorCode.UNSUPPORTED_VERSION, 2)
+    # the detail names the highest version the device speaks
+    assert await client.answer(4) == Nack(MsgType.GET_STATUS, ErrorCode.UNSUPPORTED_VERSION, PROTOCOL_VERSION)
 
 
 async def test_a_dropped_pty_goes_silent_then_returns_as_a_new_link(
