@@ -1,4 +1,8 @@
-"""Single-key input for the headless session: cbreak mode on a terminal, restored on exit."""
+"""Single-key input for the headless session: cbreak mode on a terminal, restored on exit.
+
+``termios``/``tty`` exist on POSIX only: they are imported when keys are read, so the module
+(and ``medctl``) imports everywhere; without them keys are simply not read.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import asyncio
 import contextlib
 import os
 import sys
-import termios
-import tty
 from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
 def keypresses(handler: Callable[[str], None]) -> Iterator[bool]:
     """Call *handler* with each key typed; yields False (and does nothing) when stdin is not a terminal."""
-    if not sys.stdin.isatty():
+    try:
+        import termios
+        import tty
+    except ImportError:  # Windows: no cbreak mode; the session runs, Ctrl-C still stops it
+        termios = tty = None  # type: ignore[assignment]
+    if termios is None or tty is None or not sys.stdin.isatty():
         yield False
         return
     fd = sys.stdin.fileno()
