@@ -7,6 +7,7 @@ a time, each in its own transaction. Every SQLite failure becomes a one-sentence
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -15,6 +16,7 @@ from typing import Final
 
 from medctl.history.interrupted import recover_interrupted
 from medctl.history.records import HistoryError
+from medctl.localfiles import PRIVATE_FILE, ensure_private_directory
 
 APPLICATION_ID: Final = 0x6D656463  # "medc" in the SQLite header: tells our files from others
 BUSY_TIMEOUT_MS: Final = 5000  # outside a session, another medctl writing: wait this long before giving up
@@ -104,12 +106,24 @@ def _unshareable(exc: HistoryError, path: Path) -> bool:
     return unshared and not path.with_name(path.name + "-wal").exists()
 
 
+def _make_private(path: Path) -> None:
+    """The history is health data: its folder 0700 when medctl creates it, the file 0600 (SQLite gives
+    its -wal and -shm files the same mode), created so before SQLite opens it; an older 0644 file is
+    tightened."""
+    ensure_private_directory(path.parent)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    except FileExistsError:
+        if path.is_file() and path.stat().st_mode & 0o077 and path.stat().st_uid == os.geteuid():
+            path.chmod(PRIVATE_FILE)
+
+
 def _connect(path: Path, *, read_only: bool, immutable: bool, busy_timeout_ms: int) -> sqlite3.Connection:
     if read_only and not path.is_file():
         raise HistoryError(f"there is no session history at {path} yet")
     if not read_only:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
         except OSError as exc:
             raise HistoryError(f"cannot create the folder for {path} ({exc.strerror}); set MEDCTL_DB") from exc
     target = str(path)

@@ -20,6 +20,7 @@ from medctl.cli.common import clock_text
 from medctl.cli.history import feedback_text
 from medctl.errors import MedctlError
 from medctl.history import WEEKLY_LIMIT, HistoryStore, SessionRecord
+from medctl.localfiles import ensure_private_directory, write_atomically
 from medctl.tui.widgets import WeeklyChart
 
 #: The chart shows this many weeks, the current one last.
@@ -89,7 +90,8 @@ class HistoryScreen(Screen[None]):
             text = (
                 self._history.export_json(self.sessions) if form == "json" else self._history.export_csv(self.sessions)
             )
-            path.write_text(text, encoding="utf-8")
+            ensure_private_directory(self._export_dir)
+            write_atomically(path, text.encode("utf-8"))  # 0600: it is health data
         except (OSError, MedctlError) as exc:
             self._say(f"Export failed: {getattr(exc, 'strerror', None) or exc}")
             return

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -958,3 +959,23 @@ def test_feedback_after_a_cli_session_gives_the_advice_at_once(
     cli_session._collect_feedback(store, begin(store))
     said = capsys.readouterr().out
     assert "Feedback saved" in said and "inflammation" in said and "couple of days" in said
+
+
+def test_a_new_history_is_private_health_data(tmp_path: Path) -> None:
+    """SECURITY.md: the history, its WAL and its folder are readable by the user alone."""
+    path = tmp_path / "fresh" / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.writer()  # a second connection: the WAL and shared memory files exist now
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            assert stat.S_IMODE(name.stat().st_mode) == 0o600, name
+
+
+def test_an_older_world_readable_history_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path):
+        pass
+    path.chmod(0o644)
+    with HistoryStore(path):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

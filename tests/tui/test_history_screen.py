@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,7 @@ async def test_history_lists_sessions_and_exports_them(
         assert "Exported 3 sessions to" in str(screen.query_one("#history-message", Static).content)
     (json_file,) = exports.glob("*.json")
     (csv_file,) = exports.glob("*.csv")
+    assert stat.S_IMODE(json_file.stat().st_mode) == stat.S_IMODE(csv_file.stat().st_mode) == 0o600  # health data
     assert [item["id"] for item in json.loads(json_file.read_text())] == [1, 2, 3]  # newest first
     rows = list(csv.DictReader(csv_file.read_text().splitlines()))
     assert [row["relief"] for row in rows] == ["7", "7", "7"]

@@ -32,6 +32,8 @@ from medctl.conformance.wire import LinkGone
 
 #: Types 0x80..0xFF flow device → controller (SPEC §5.1).
 _DEVICE_TYPE_BIT = 0x80
+
+
 def expected_length(msg_type: int | None) -> int:
     """SPEC §8's expected payload length of a request type (its fixed layout's size; 0 when it has none)."""
     layout = getattr(MESSAGE_TYPES.get(msg_type or 0), "LAYOUT", None)
