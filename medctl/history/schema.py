@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -114,8 +115,9 @@ def _make_private(path: Path) -> None:
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
     except FileExistsError:
-        if path.is_file() and path.stat().st_mode & 0o077 and path.stat().st_uid == os.geteuid():
-            path.chmod(PRIVATE_FILE)
+        info = path.stat()
+        if path.is_file() and info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            path.chmod(stat.S_IMODE(info.st_mode) & 0o700)  # others lose access; the owner's bits stay as they were
 
 
 def _connect(path: Path, *, read_only: bool, immutable: bool, busy_timeout_ms: int) -> sqlite3.Connection:

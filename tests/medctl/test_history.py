@@ -13,7 +13,9 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -287,8 +289,36 @@ def test_a_read_only_store_needs_an_existing_history(db: Path) -> None:
     assert not db.exists()
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root writes to read-only files")
-def test_a_read_only_file_fails_the_first_write_with_a_sentence(db: Path) -> None:
+def _as_unprivileged_user(check: Callable[[Path], None]) -> None:
+    """Run *check* on a fresh history path as a user file modes apply to.
+
+    Root writes to read-only files and folders, so as root the check runs in a forked child
+    that has become ``nobody``, in a folder it owns; its failure fails the test.
+    """
+    if not IS_ROOT:
+        folder = Path(tempfile.mkdtemp())
+        check(folder / "data" / "history.sqlite3")
+        return
+    nobody = 65534
+    folder = Path(tempfile.mkdtemp())
+    os.chown(folder, nobody, nobody)
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, run the check, report by exit code
+        code = 1
+        try:
+            os.setgid(nobody)
+            os.setuid(nobody)
+            check(folder / "data" / "history.sqlite3")
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the check failed as an unprivileged user (traceback above)"
+
+
+def _read_only_file_check(db: Path) -> None:
     with HistoryStore(db) as store:
         begin(store)
     db.chmod(0o444)
@@ -300,8 +330,11 @@ def test_a_read_only_file_fails_the_first_write_with_a_sentence(db: Path) -> Non
         assert len(store.sessions()) == 1
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root writes to read-only folders")
-def test_a_history_in_a_read_only_folder_can_still_be_read(db: Path) -> None:
+def test_a_read_only_file_fails_the_first_write_with_a_sentence() -> None:
+    _as_unprivileged_user(_read_only_file_check)
+
+
+def _read_only_folder_check(db: Path) -> None:
     with HistoryStore(db) as store:
         begin(store)
     db.parent.chmod(0o555)
@@ -312,6 +345,10 @@ def test_a_history_in_a_read_only_folder_can_still_be_read(db: Path) -> None:
             pass
     finally:
         db.parent.chmod(0o755)
+
+
+def test_a_history_in_a_read_only_folder_can_still_be_read() -> None:
+    _as_unprivileged_user(_read_only_folder_check)
 
 
 def test_a_full_disk_fails_the_write_with_a_sentence_and_loses_nothing(store: HistoryStore) -> None:
