@@ -208,9 +208,11 @@ class LiveScreen(Screen[None]):
         self._show_text("#message", text, layout=True)
 
     def _show_text(self, selector: str, text: str, *, layout: bool = False) -> None:
+        """Update a label; a new length is laid out again at once (an ``auto`` width would otherwise
+        keep the old size until some later redraw: "WARM-U", a bar drawn over a label)."""
         widget = self.query_one(selector, Static)
         if widget.content != text:
-            widget.update(text, layout=layout)
+            widget.update(text, layout=layout or len(text) != len(str(widget.content)))
 
     def _show_levels(self, update: SessionUpdate) -> None:
         caps = self._client.capabilities if self._client.identity is not None else None
