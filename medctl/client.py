@@ -53,9 +53,19 @@ from firmware_protocol import (
     decode_message,
     encode_message,
 )
-from firmware_protocol.messages import ALL_FAULTS, NONCE_LEN
+from firmware_protocol.messages import NONCE_LEN
 from medctl.clock import Clock, LoopClock
 from medctl.coalesce import CoalescingSlot
+from medctl.devices.base import (
+    ALL_FAULTS,
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    FaultFlag,
+    FaultListener,
+    StatusListener,
+)
+from medctl.devices.medctl_protocol import translate
 from medctl.errors import (
     AuthenticationRefused,
     CommandCancelled,
@@ -69,10 +79,10 @@ from medctl.errors import (
     OutOfRange,
     ProtocolMismatch,
     SessionRunning,
+    Unsupported,
     WrongDevice,
     refusal,
 )
-from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
 from medctl.text import printable
 from medctl.transport.base import Transport
@@ -116,8 +126,6 @@ _SESSION_LOST = frozenset({ErrorCode.HELLO_REQUIRED, ErrorCode.NOT_OWNER})
 _OUTPUT_REQUESTS = frozenset({MsgType.START, MsgType.SET_INTENSITY, MsgType.SET_HEAT})
 #: Requests that change nothing on the device, allowed while a session runs.
 _READ_ONLY_REQUESTS = frozenset({MsgType.GET_STATUS, MsgType.GET_INFO, MsgType.HEARTBEAT, MsgType.STOP})
-StatusListener = Callable[[DeviceStatus], None]
-FaultListener = Callable[[FaultEvent], None]
 
 
 @dataclass
@@ -355,8 +363,8 @@ class DeviceClient:
         finally:
             self._guided = False
 
-    async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
-        await self._command(ClearFaults(faults))
+    async def clear_faults(self, faults: FaultFlag = ALL_FAULTS) -> None:
+        await self._command(ClearFaults(translate.wire_faults(faults)))
 
     async def heartbeat(self) -> None:
         await self._request(Heartbeat(), stoppable=False, retries=0)
@@ -606,8 +614,10 @@ class DeviceClient:
             firmware=texts[InfoField.FIRMWARE],
             serial_number=texts[InfoField.SERIAL],
             protocol_version=result.version,
-            capabilities=Capabilities.from_hello(result),
+            capabilities=translate.capabilities(result),
             address=self._address,
+            maker="medctl protocol",
+            driver="medctl",
         )
 
     async def _introduce(self) -> Ack:
@@ -706,8 +716,9 @@ class DeviceClient:
                 elif isinstance(message, FaultEvent):
                     if self._repeats_fault(message):
                         continue
+                    report = translate.fault_report(message)
                     for listener in list(self._fault_listeners):
-                        listener(message)
+                        listener(report)
                     if message.active and message.fault is Fault.LINK_LOST and self._owner:
                         self._mark_lost(ConnectionLost(f"{self.description}: its watchdog released this controller"))
         except ConnectionLost as exc:
@@ -746,7 +757,7 @@ class DeviceClient:
         # Give up one heartbeat before the device's own watchdog would: the blind STOP then
         # reaches a device that still hears us (a one-way failure) no later than its watchdog.
         # The device's watchdog is its claim: this controller never waits longer than its own limit.
-        watchdog = min(self.capabilities.watchdog_s, SILENCE_LIMIT_S)
+        watchdog = min(self.capabilities.watchdog_s or SILENCE_LIMIT_S, SILENCE_LIMIT_S)
         silence_limit = max(interval, watchdog - interval)
         while self._lost is None:
             due = self._last_sent + interval
@@ -772,7 +783,7 @@ class DeviceClient:
         pending.future.set_result(answer)
 
     def _store_status(self, message: Status) -> DeviceStatus:
-        status = DeviceStatus.from_status(message, asyncio.get_running_loop().time())
+        status = translate.status(message, asyncio.get_running_loop().time())
         self.status = status
         for listener in list(self._status_listeners):
             listener(status)
@@ -959,8 +970,11 @@ class _GuidedDrive:
     def status(self) -> DeviceStatus | None:
         return self._client.status
 
-    def exclusive(self) -> contextlib.AbstractContextManager[None]:
-        return self._client._exclusive()
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        # while the session runs, only its loop feeds the device's watchdog (SPEC §6.8.3)
+        with self._client._exclusive(), self._client.keepalive_driven_by_caller():
+            yield
 
     def end(self) -> None:
         self._ended = True
@@ -984,7 +998,11 @@ class _GuidedDrive:
         self._check()
         await self._client._set_heat(level)
 
-    async def clear_faults(self, faults: Fault = ALL_FAULTS) -> None:
+    async def set_mode(self, mode: str) -> None:
+        self._check()
+        raise Unsupported(f"{self.description} has no massage modes ({mode!r} asked for)")
+
+    async def clear_faults(self, faults: FaultFlag = ALL_FAULTS) -> None:
         self._check()
         await self._client.clear_faults(faults)
 
@@ -996,9 +1014,6 @@ class _GuidedDrive:
 
     async def keepalive(self) -> None:
         await self._client.keepalive()
-
-    def keepalive_driven_by_caller(self) -> contextlib.AbstractContextManager[None]:
-        return self._client.keepalive_driven_by_caller()
 
     async def wait_lost(self) -> ConnectionLost:
         return await self._client.wait_lost()

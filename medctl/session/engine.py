@@ -31,10 +31,10 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from firmware_protocol import Fault, FaultEvent
 from medctl.clock import Clock, LoopClock
+from medctl.devices.base import AUTO_OFF_HEATER_ONLY, DeviceStatus, FaultReport
+from medctl.devices.base import FaultFlag as Fault
 from medctl.errors import ConnectionLost, ControllerFailure, DeviceFault, MedctlError, WrongDevice
-from medctl.models import DeviceStatus
 from medctl.session import rules
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
 from medctl.session.frequency import unreadable_warning
@@ -42,8 +42,8 @@ from medctl.session.plan import SafetyCheck, SessionPlan
 from medctl.session.rules import RuleState, RuleViolation
 
 if TYPE_CHECKING:
+    from medctl.devices.base import Massager
     from medctl.history import HistoryStore, HistoryWriter
-    from medctl.massager import Massager
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,8 +61,6 @@ HISTORY_FLUSH_S: Final = 2.0
 #: then one every RECONNECT_EVERY_S for as long as the session may stay interrupted (its pause limit).
 RECONNECT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 4.0)
 RECONNECT_EVERY_S: Final = 5.0
-#: The pad temperature a massager cuts its heater at (DESIGN §3, SPEC ``max_temp_c``).
-PAD_TEMP_CAP_C: Final = 45.0
 #: A report this far above the cap means the device's own cut-off failed: the controller stops it.
 PAD_TEMP_MARGIN_C: Final = 5.0
 #: The name of the task that ends a session after an unexpected error in another one.
@@ -70,7 +68,6 @@ _FAIL_TASK: Final = "medctl-session-error"
 
 
 #: FAULT AUTO_OFF's detail when only the heater's budget ran out (SPEC §5.8, §7.6): heat off, motor on.
-AUTO_OFF_HEATER_ONLY: Final = 1
 SWITCHED_OFF: Final = "the massager switched itself off: it has run as long as it allows for now"
 
 
@@ -231,7 +228,7 @@ class Session:
         self._hazard: str | None = None
         #: Loop time of the last START we had acknowledged; statuses after it reflect it.
         self._commanded_at = 0.0
-        self._faults: list[FaultEvent] = []
+        self._faults: list[FaultReport] = []
         self._notice: str | None = None
         self._notices: list[str] = []
         self._overrides: list[str] = []
@@ -268,6 +265,10 @@ class Session:
         await self._cancel_tasks()
         self._close_owned_history()
 
+    def _device_model(self) -> str:
+        identity = self._massager.identity
+        return identity.model if identity is not None else ""
+
     async def begin(self) -> None:
         """R8 and R9, then a known state — the lightest setting (R2) and the plan's heat, 0
         included (R6) — before the warm-up counts."""
@@ -287,7 +288,7 @@ class Session:
         self.session_id = await self._history_call(
             lambda w: w.begin_session(
                 device=self._device_name,
-                device_model=getattr(getattr(self._massager, "identity", None), "model", ""),
+                device_model=self._device_model(),
                 planned_s=self.plan.duration_s,
                 heat=self.plan.heat,
                 target_intensity=self.plan.target_intensity,
@@ -298,7 +299,6 @@ class Session:
             self._overrides.append(f"R9: {self._override}")
             if self.session_id is not None and self._writer is not None:
                 self._writer.record_override(self._sid, "R9", self._override, at_s=0.0)
-        self._keepalive.enter_context(self._massager.keepalive_driven_by_caller())
         self._unsubscribe.append(self._massager.on_status(self._on_status))
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
         has_heat = self._massager.capabilities.heat_levels > 0
@@ -778,8 +778,10 @@ class Session:
             return None
         if self.phase not in ACTIVE_PHASES and self.phase is not Phase.PAUSED:
             return None  # before the start, during a reconnect, and after the end: nothing is expected
-        if status.pad_temp_c > PAD_TEMP_CAP_C + PAD_TEMP_MARGIN_C:
-            return f"the massager reports a pad at {status.pad_temp_c:.0f} °C, above its {PAD_TEMP_CAP_C:.0f} °C cap"
+        caps = self._massager.capabilities
+        if caps.reports_pad_temp and status.pad_temp_c > caps.pad_temp_cap_c + PAD_TEMP_MARGIN_C:
+            cap = caps.pad_temp_cap_c
+            return f"the massager reports a pad at {status.pad_temp_c:.0f} °C, above its {cap:.0f} °C cap"
         if status.faults & Fault.OVER_TEMPERATURE and status.heat > 0:
             return f"the massager reports over-temperature with its heater still at {status.heat}"
         if status.heat > self._allowed_heat:
@@ -900,7 +902,7 @@ class Session:
             self._hazard = problem
             self._spawn(self._misbehaved(problem), "medctl-hazard")
 
-    def _on_fault(self, event: FaultEvent) -> None:
+    def _on_fault(self, event: FaultReport) -> None:
         self._faults.append(event)
 
     def _announce(self, notice: str) -> None:

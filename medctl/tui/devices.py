@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from medctl.address import parse_address
-from medctl.client import DeviceClient
 from medctl.connection import connect
+from medctl.devices.device import Device
 from medctl.errors import AddressError, MedctlError
 
 SIMULATOR: Final = "sim://"
@@ -26,7 +26,7 @@ DEMO_SPEED: Final = 60
 DEMO_SIMULATOR: Final = f"sim://?speed={DEMO_SPEED}"
 
 #: Opens a connection to a device URL; :func:`medctl.connect` unless a test injects another.
-Connector = Callable[[str], AbstractAsyncContextManager[DeviceClient]]
+Connector = Callable[[str], AbstractAsyncContextManager[Device]]
 #: Scans for Bluetooth massagers; raises whatever the Bluetooth stack raises (no adapter, …).
 BleScan = Callable[[], Awaitable[list["DeviceChoice"]]]
 
@@ -148,7 +148,7 @@ class LinkState:
         return f"Massager: {name}" + (f" · {self.detail}" if self.detail else "")
 
 
-def identity_text(client: DeviceClient) -> str:
+def identity_text(client: Device) -> str:
     identity = client.identity
     return "" if identity is None else f"{identity.model}, firmware {identity.firmware}"
 
@@ -159,10 +159,10 @@ class DeviceLink:
     def __init__(self, connector: Connector = connect) -> None:
         self._connector = connector
         self._stack: AsyncExitStack | None = None
-        self.client: DeviceClient | None = None
+        self.client: Device | None = None
         self.url: str | None = None
 
-    async def open(self, url: str) -> DeviceClient:
+    async def open(self, url: str) -> Device:
         """Close the current massager (stopping it), then connect to *url*. Raises MedctlError."""
         await self.close()
         self.url = url

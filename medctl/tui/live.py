@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, ProgressBar, Static
 
 from medctl.cli.common import clock_text
-from medctl.client import DeviceClient
+from medctl.devices.device import Device
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
 from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
@@ -103,7 +103,7 @@ class LiveScreen(Screen[None]):
 
     def __init__(
         self,
-        client: DeviceClient,
+        client: Device,
         plan: SessionPlan,
         *,
         safety: SafetyCheck,
