@@ -12,7 +12,7 @@ session rules (shut while a session runs). ``history=medctl.NO_HISTORY`` keeps n
 so skips R9; the default is the history in the user data directory (``$MEDCTL_DB``).
 """
 
-from medctl.client import DeviceClient, RawMassager
+from medctl.devices.medctl_protocol.client import DeviceClient, RawMassager
 from medctl.connection import connect
 from medctl.errors import (
     AddressError,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medctl.address import DeviceAddress
-from medctl.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
+from medctl.devices.medctl_protocol.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.clock import LoopClock, ScaledClock
 from medctl.keys import KeyStore
 from medctl.transport import open_transport
