@@ -12,7 +12,7 @@ from firmware_protocol import Fault
 from medctl.client import DeviceClient
 from medctl.errors import TransportError
 from medctl.history import HistoryStore
-from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, engine
+from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, core
 from medctl.session.engine import Session
 from medctl.testing import simulated_massager
 from medctl.transport.sim import SimTransport
@@ -360,7 +360,7 @@ async def test_sessions_on_the_built_in_simulator_are_recorded_as_simulated_and_
 async def test_a_history_locked_past_the_end_does_not_hold_up_the_stop_and_is_written_when_free(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "HISTORY_FLUSH_S", 0.05)  # real seconds the end waits for the record
+    monkeypatch.setattr(core, "HISTORY_FLUSH_S", 0.05)  # real seconds the end waits for the record
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as history:
         async with simulated_massager() as (device, client):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from medctl.address import DeviceAddress
-from medctl.devices.medctl_protocol.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.clock import LoopClock, ScaledClock
+from medctl.devices.medctl_protocol.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
 from medctl.keys import KeyStore
 from medctl.transport import open_transport
 from medctl.transport.sim import sim_speed

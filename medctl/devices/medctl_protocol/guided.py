@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class GuidedDrive:
-    """The session engine's handle on a connection (the :class:`~medctl.massager.Massager` seam).
+    """The session engine's handle on a connection (the :class:`~medctl.devices.base.Massager` seam).
 
     Made by :meth:`DeviceClient.session` for its session alone; scripts never see it.
     """
