@@ -169,8 +169,10 @@ class Massager(Protocol):
 
     def on_fault(self, listener: FaultListener) -> Callable[[], None]: ...
 
-    async def keepalive(self) -> None:
-        """Feed the device's watchdog if due; a no-op for a device without one."""
+    async def keepalive(self) -> float | None:
+        """Feed the device's watchdog if it is due; return the loop time (``loop.time()``) at which
+        it is next due, so the session's loop sleeps until then. A device without a watchdog
+        returns None at once (a plain ``async def keepalive(self) -> None`` satisfies this)."""
         ...
 
     async def wait_lost(self) -> ConnectionLost: ...

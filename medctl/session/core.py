@@ -116,6 +116,10 @@ class SessionCore:
         self._end_reason: EndReason | None = None
         self._reconnecting = False
         self._lock = asyncio.Lock()
+        #: Set by whatever may make something due sooner (a status, a fault, an action, the link).
+        self._wake = asyncio.Event()
+        #: Loop time at which the device's watchdog next needs feeding (None: it has none).
+        self._heartbeat_at: float | None = None
         self._done = asyncio.Event()
         self._subscribers: list[Callable[[SessionUpdate], None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
@@ -232,6 +236,7 @@ class SessionCore:
             await self._recorder.flush(HISTORY_FLUSH_S)  # the device is stopped: now wait (bounded, off the loop)
         finally:  # even if cancelled while waiting, the session is over
             self._done.set()
+            self._wake.set()
             self._publish()
 
     # --- commands: every path re-checks after its await that no STOP came in between ----------
@@ -362,11 +367,13 @@ class SessionCore:
                 self._record("refused", detail=f"{action}: {refusal.rule}: {refusal}")
                 raise
             finally:
+                self._wake.set()  # the action may have made something due sooner
                 self._publish()
 
     def _on_status(self, status: DeviceStatus) -> None:
         self._pad_temp_c = status.pad_temp_c
         self._last_status = status
+        self._wake.set()
         problem = self._untrusted(status)
         if problem is not None and self._hazard is None and self._end_reason is None:
             self._hazard = problem
@@ -374,6 +381,7 @@ class SessionCore:
 
     def _on_fault(self, event: FaultReport) -> None:
         self._faults.append(event)
+        self._wake.set()
 
     def _announce(self, notice: str) -> None:
         self._notice = notice

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 from medctl.devices.base import AUTO_OFF_HEATER_ONLY
 from medctl.devices.base import FaultFlag as Fault
@@ -21,8 +22,17 @@ from medctl.session.state import (
 
 _LOGGER = logging.getLogger(__name__)
 
-#: How often (session time) the engine re-evaluates phases and publishes an update.
+#: The most a heartbeat may come after it falls due: the loop wakes for it at once, so this
+#: covers only the scheduling of the loop (and is what the link's timing is checked against).
 TICK_S: Final = 0.25
+LINK_LOST_WATCHDOG: Final = "link lost: the massager stops by itself within seconds (watchdog); reconnecting…"
+#: A device without a watchdog of its own keeps running until its own timer ends: the person must know.
+LINK_LOST_NO_WATCHDOG: Final = (
+    "link lost: this massager has no watchdog and may keep running until its own timer ends — switch it off"
+    " at its button if it does; reconnecting to stop it…"
+)
+#: The loop wakes this long after a moment falls due, so that at waking it has passed for sure.
+DUE_MARGIN_S: Final = 1e-3
 #: During step-down, intensity drops one level this often (session time).
 STEP_DOWN_INTERVAL_S: Final = 10.0
 #: FAULT AUTO_OFF's detail when only the heater's budget ran out (SPEC §5.8, §7.6): heat off, motor on.
@@ -35,8 +45,12 @@ class ControlLoop(SessionCore):
     # --- the control loop ------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Wake when something is due (a phase's end, a step, a sample, the next second shown, a
+        heartbeat) or when something happens (a status, a fault, an action, the link), then act."""
+        self._heartbeat_at = await self._massager.keepalive()
         while not self.done:
-            await self._clock.sleep(TICK_S)
+            await self._sleep_until_due()
+            self._wake.clear()  # what happens from here on wakes the next round
             async with self._lock:
                 if self.done:
                     return
@@ -46,8 +60,47 @@ class ControlLoop(SessionCore):
                     pass
                 except MedctlError as exc:
                     _LOGGER.info("session tick: %s", exc)
-            await self._massager.keepalive()
+            # from this loop only: if it hangs, the device stops hearing us and its watchdog stops it
+            self._heartbeat_at = await self._massager.keepalive()
             self._publish()
+
+    async def _sleep_until_due(self) -> None:
+        if self._wake.is_set():
+            return
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
+        session_delay = self._session_due_in()
+        if session_delay is not None:  # on the session's clock, which may run faster than the loop's
+            waits.add(asyncio.ensure_future(self._clock.sleep(session_delay)))
+        loop_delay = None
+        if self._heartbeat_at is not None and self._heartbeat_at > asyncio.get_running_loop().time():
+            loop_delay = self._heartbeat_at - asyncio.get_running_loop().time()
+        # (a due time already past means the heartbeat failed to go: the next round tries again)
+        try:
+            await asyncio.wait(waits, timeout=loop_delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    def _session_due_in(self) -> float | None:
+        """Session seconds until the next thing the loop must do by time, or None (nothing is)."""
+        if self.phase in (Phase.PAUSED, Phase.INTERRUPTED):
+            elapsed = self._halt_elapsed()
+            marks = [self.plan.pause_limit_s, math.floor(elapsed) + 1.0]  # the limit; the countdown shown
+            return min(mark for mark in marks if mark > elapsed) - elapsed + DUE_MARGIN_S
+        if self.phase not in ACTIVE_PHASES:
+            return None
+        massage = self.massage_s
+        marks = [self.plan.duration_s, math.floor(massage) + 1.0, self._last_sample_s + SAMPLE_INTERVAL_S]
+        if self.phase is Phase.WARM_UP:
+            marks.append(self._warm_up_end_s)
+        if self.phase is Phase.STEP_DOWN:
+            marks.append(self._last_step_down_s + STEP_DOWN_INTERVAL_S)
+        else:
+            marks.append(self.plan.duration_s - rules.STEP_DOWN_S)
+        if self.phase is Phase.MASSAGE and self._target is not None and self._intensity < self._target:
+            spaced = -math.inf if self._last_increase_s is None else self._last_increase_s
+            marks.append(max(self._warm_up_end_s, spaced + self.plan.increase_spacing_s))
+        return min(mark for mark in marks if mark > massage) - massage + DUE_MARGIN_S
 
     async def _tick(self) -> None:
         if self._hazard is not None:  # the session is ending: nothing more goes to the device
@@ -149,7 +202,8 @@ class ControlLoop(SessionCore):
                 self._reconnecting = True
                 self._halt(Phase.INTERRUPTED)
                 self._record("link_lost", detail=str(lost))
-                self._announce("link lost: the massager stops by itself within seconds (watchdog); reconnecting…")
+                self._announce(LINK_LOST_WATCHDOG if self._massager.capabilities.watchdog_s else LINK_LOST_NO_WATCHDOG)
+                self._wake.set()
             if not await self._reconnect():
                 self._reconnecting = False
                 await self._finish(EndReason.LINK_LOST, notice="could not reconnect to the massager: session ended")
@@ -180,6 +234,7 @@ class ControlLoop(SessionCore):
                 self._reconnecting = False
                 self._record("reconnected")
                 self._announce("reconnected; the massager is stopped — resume to continue at the lightest setting")
+                self._wake.set()
             return True
         return False
 

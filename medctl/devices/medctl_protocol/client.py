@@ -67,6 +67,8 @@ from medctl.devices.medctl_protocol.requests import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+#: A heartbeat asked for this little before it is due is sent all the same (timers may fire early).
+KEEPALIVE_EARLY_S = 0.001
 
 
 class DeviceClient(Handshake, Reader):
@@ -196,12 +198,18 @@ class DeviceClient(Handshake, Reader):
     async def clear_faults(self, faults: FaultFlag = ALL_FAULTS) -> None:
         await self._command(ClearFaults(translate.wire_faults(faults)))
 
-    async def keepalive(self) -> None:
-        """Send a heartbeat if nothing was sent for a heartbeat interval; call it from a control loop."""
+    async def keepalive(self) -> float | None:
+        """Send a heartbeat if nothing was sent for a heartbeat interval; call it from a control loop.
+
+        Returns the loop time at which the next one is due (a caller waking then is on time; one
+        waking up to :data:`KEEPALIVE_EARLY_S` early still sends it, so it never waits in a spin).
+        """
         interval = self._heartbeat_interval or HEARTBEAT_INTERVAL_S
-        if self.connected and asyncio.get_running_loop().time() - self._last_sent >= interval:
+        if self.connected and asyncio.get_running_loop().time() >= self._last_sent + interval - KEEPALIVE_EARLY_S:
             with contextlib.suppress(MedctlError):
                 await self.heartbeat()
+        # None while the link is down: nothing can be fed until it is back (the session is told)
+        return self._last_sent + interval if self.connected else None
 
     @contextlib.contextmanager
     def keepalive_driven_by_caller(self) -> Iterator[None]:

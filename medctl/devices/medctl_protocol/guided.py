@@ -101,8 +101,8 @@ class GuidedDrive:
     def on_fault(self, listener: FaultListener) -> Callable[[], None]:
         return self._client.on_fault(listener)
 
-    async def keepalive(self) -> None:
-        await self._client.keepalive()
+    async def keepalive(self) -> float | None:
+        return await self._client.keepalive()
 
     async def wait_lost(self) -> ConnectionLost:
         return await self._client.wait_lost()
