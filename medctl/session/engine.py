@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from types import TracebackType
 
+from medctl.coalesce import LatestWinsQueue
 from medctl.errors import ConnectionLost, MedctlError
 from medctl.session import rules
 from medctl.session.choice import HistoryChoice
@@ -132,12 +133,8 @@ class Session(ControlLoop):
 
     async def updates(self) -> AsyncIterator[SessionUpdate]:
         """Updates until the session ends (the last one has ``end_reason`` set)."""
-        queue: asyncio.Queue[SessionUpdate] = asyncio.Queue(64)
-
-        def push(update: SessionUpdate) -> None:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(update)
+        queue: LatestWinsQueue[SessionUpdate] = LatestWinsQueue(64)
+        push = queue.push
 
         self._subscribers.append(push)
         try:

@@ -14,21 +14,13 @@ from medctl.errors import TransportError
 from medctl.history import HistoryStore
 from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, core
 from medctl.session.engine import Session
-from medctl.testing import simulated_massager
+from medctl.testing import ALL_CLEAR, simulated_massager
 from medctl.transport.sim import SimTransport
 from simulator import SimulatedDevice
 
 pytestmark = pytest.mark.looptime
 
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 
 
 async def until(session: Session, seconds: float) -> None:

@@ -26,6 +26,7 @@ from firmware_protocol import (
     Start,
     Stop,
 )
+from medctl.coalesce import LatestWinsQueue
 from medctl.devices.base import (
     ALL_FAULTS,
     DeviceIdentity,
@@ -281,12 +282,8 @@ class DeviceClient(Handshake, Reader):
 
         Ends by raising :class:`ConnectionLost` when the link goes.
         """
-        queue: asyncio.Queue[DeviceStatus] = asyncio.Queue(SUBSCRIBER_QUEUE)
-
-        def push(status: DeviceStatus) -> None:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(status)
+        queue: LatestWinsQueue[DeviceStatus] = LatestWinsQueue(SUBSCRIBER_QUEUE)
+        push = queue.push
 
         self._check_connected()
         unsubscribe = self.on_status(push)
