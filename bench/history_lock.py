@@ -22,21 +22,14 @@ from bench.stats import Sample, table
 from medctl.client import DeviceClient
 from medctl.clock import ScaledClock
 from medctl.history import HistoryStore
-from medctl.session import SafetyCheck, SessionPlan
+from medctl.session import SessionPlan
 from medctl.session.engine import Session
+from medctl.testing import ALL_CLEAR
 from medctl.transport.sim import SimTransport
 from simulator import DeviceConfig, LoopClock, SimulatedDevice
 
 SPEED = 60.0  # session time runs 60× faster: a status sample every 10/60 s
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 
 
 async def _one_stop(store: HistoryStore, device: SimulatedDevice, client: DeviceClient, *, locked: bool) -> float:

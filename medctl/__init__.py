@@ -12,8 +12,8 @@ session rules (shut while a session runs). ``history=medctl.NO_HISTORY`` keeps n
 so skips R9; the default is the history in the user data directory (``$MEDCTL_DB``).
 """
 
-from medctl.client import DeviceClient, RawMassager
 from medctl.connection import connect
+from medctl.devices.medctl_protocol.client import DeviceClient, RawMassager
 from medctl.errors import (
     AddressError,
     AuthenticationRefused,

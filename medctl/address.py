@@ -64,8 +64,11 @@ def parse_address(url: str) -> DeviceAddress:
         raise AddressError(f"{url!r} is not a device address: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        known = ", ".join(f"{s}://" for s in SCHEMES)
-        raise AddressError(f"unknown device address {url!r}: use one of {known}")
+        from medctl.devices.registry import schemes
+
+        if scheme not in schemes():
+            known = ", ".join(f"{s}://" for s in schemes())
+            raise AddressError(f"unknown device address {url!r}: use one of {known}")
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     if scheme == "serial":
         location = parts.netloc + parts.path
@@ -81,8 +84,10 @@ def parse_address(url: str) -> DeviceAddress:
         location = f"{parts.hostname}:{port}"
     elif scheme == "ble":
         location = _ble_location(parts.netloc, options, url)
-    else:
+    elif scheme == "sim":
         location = ""
+    else:  # another driver's scheme: that driver checks the rest when it opens
+        location = parts.netloc + parts.path
     return DeviceAddress(scheme=scheme, location=location, options=options, url=url)
 
 

@@ -9,6 +9,7 @@ Under the ``looptime`` test plugin the loop's time is itself virtual.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Protocol
 
 
@@ -34,8 +35,8 @@ class ScaledClock:
     """Runs ``speed`` times faster than the event loop (a 10-minute session in 10 s at speed 60)."""
 
     def __init__(self, speed: float = 1.0) -> None:
-        if not speed > 0:
-            raise ValueError(f"clock speed must be above 0, got {speed}")
+        if not (math.isfinite(speed) and speed > 0):  # the one check of a clock's speed (NaN, inf refused)
+            raise ValueError(f"clock speed must be a finite number above 0, got {speed}")
         self.speed = speed
         self._origin: float | None = None
 

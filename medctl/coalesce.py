@@ -1,4 +1,4 @@
-"""Latest-target-wins command slots (DESIGN §4).
+"""Latest wins: command slots (DESIGN §4) and the bounded queues that feed subscribers.
 
 While one value is on its way to the device, newer requests replace each other
 in a single pending slot; only the latest is sent next. Everyone who asked for a
@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class CoalescingSlot:
@@ -67,3 +70,13 @@ class CoalescingSlot:
 def _observe(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+class LatestWinsQueue(asyncio.Queue[T], Generic[T]):
+    """A bounded queue whose :meth:`push` never blocks and never fails: when full, the oldest
+    item is dropped, so a slow reader sees the latest state, never a backlog of stale ones."""
+
+    def push(self, item: T) -> None:
+        if self.full():
+            self.get_nowait()
+        self.put_nowait(item)

@@ -1,22 +1,22 @@
 """``medctl.connect(url)``: the one entry point to a massager.
 
-The context manager always stops the device and says goodbye on the way out,
-whether the block ends normally, raises, or is cancelled (Ctrl-C). A massager this
-computer has paired with (``medctl pair``) is recognised by its serial number and
-every request to it is signed with the stored key (SPEC.md §11).
+The URL's scheme picks the driver (:mod:`medctl.devices.registry`). The context manager
+always stops the device and lets it go on the way out, whether the block ends normally,
+raises, or is cancelled (Ctrl-C). A massager this computer has paired with (``medctl pair``)
+is recognised by its serial number and every request to it is signed with the stored key
+(SPEC.md §11).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from medctl.address import parse_address
-from medctl.client import REQUEST_RETRIES, REQUEST_TIMEOUT_S, DeviceClient
-from medctl.clock import LoopClock, ScaledClock
+from medctl.devices.device import Device
+from medctl.devices.registry import for_scheme
 from medctl.keys import KeyStore
-from medctl.transport import open_transport
-from medctl.transport.sim import sim_speed
 
 DEFAULT_DEVICE = "sim://"
 
@@ -26,11 +26,13 @@ async def connect(
     url: str = DEFAULT_DEVICE,
     *,
     controller_id: int | None = None,
-    request_timeout: float = REQUEST_TIMEOUT_S,
-    retries: int = REQUEST_RETRIES,
+    request_timeout: float | None = None,
+    retries: int | None = None,
     keys: KeyStore | None = None,
-) -> AsyncIterator[DeviceClient]:
-    """Connect to the massager at *url* (``sim://``, ``serial:///dev/ttyUSB0``, ``tcp://host:port``).
+    **driver_options: Any,
+) -> AsyncIterator[Device]:
+    """Connect to the massager at *url* (``sim://``, ``serial:///dev/ttyUSB0``, ``tcp://host:port``,
+    ``ble://…``, or any scheme a registered driver opens).
 
     What it yields runs the motor and heater only through ``massager.session(...)``;
     ``massager.raw()`` is the separate door for firmware and bench work.
@@ -38,21 +40,14 @@ async def connect(
     *keys* is where pairing keys are looked up (default: ``$MEDCTL_KEYS``, else the user
     configuration directory). The built-in simulator (``sim://``) lives in this process,
     is never paired and never uses keys. With a stored key, *controller_id* is the one
-    agreed in pairing.
+    agreed in pairing. Options left out take the driver's defaults; *driver_options* go to
+    the driver as they are.
     """
     address = parse_address(url)
-    speed = sim_speed(address) if address.scheme == "sim" else 1.0
-    client = DeviceClient(
-        open_transport(address),
-        controller_id=controller_id,
-        request_timeout=request_timeout,
-        retries=retries,
-        address=address.url,
-        clock=ScaledClock(speed) if speed != 1.0 else LoopClock(),
-        keys=None if address.scheme == "sim" else (keys if keys is not None else KeyStore()),
-    )
-    await client.open()
+    given = {"controller_id": controller_id, "request_timeout": request_timeout, "retries": retries, "keys": keys}
+    options = {name: value for name, value in given.items() if value is not None} | driver_options
+    device = await for_scheme(address.scheme).open(address, **options)
     try:
-        yield client
+        yield device
     finally:
-        await client.close()
+        await device.close()

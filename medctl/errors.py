@@ -6,6 +6,7 @@ MedctlError
 │   └── ConnectionLost
 ├── DeviceTimeout         the device stopped answering
 ├── ProtocolMismatch      the device speaks another protocol version
+├── Unsupported           the device lacks the capability asked for (also a ValueError)
 ├── CommandRefused        the device answered NACK
 │   ├── OutOfRange        a level outside the device's range (also a ValueError)
 │   ├── DeviceBusy        another controller owns the device
@@ -18,7 +19,7 @@ MedctlError
 
 from __future__ import annotations
 
-from firmware_protocol import AuthFailure, ErrorCode, Fault, MsgType
+from firmware_protocol import AuthFailure, ErrorCode, MsgType
 
 
 class MedctlError(Exception):
@@ -66,6 +67,10 @@ class SessionRunning(MedctlError):
     """A guided session drives this connection: raw control and a second session are refused."""
 
 
+class Unsupported(MedctlError, ValueError):
+    """The device does not have this capability (modes, heat…): nothing was sent."""
+
+
 class CommandRefused(MedctlError):
     """The device refused a request; ``code`` and ``detail`` come from the NACK."""
 
@@ -97,7 +102,8 @@ class KeyStoreError(MedctlError):
 
 
 class DeviceFault(MedctlError):
-    def __init__(self, message: str, *, faults: Fault) -> None:
+    def __init__(self, message: str, *, faults: int) -> None:
+        # a medctl.devices.FaultFlag (an int flag; typed int so errors import no device types)
         super().__init__(message)
         self.faults = faults
 

@@ -86,8 +86,3 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
 #: A TCP port to listen on (0: any free one).
 port_number = int_in(0, 65_535)
-
-
-def clock_text(seconds: float) -> str:
-    whole = max(0, int(seconds + 0.5))
-    return f"{whole // 60}:{whole % 60:02d}"

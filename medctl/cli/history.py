@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from medctl.cli.common import EXIT_OK, UsageError, add_db_option, clock_text, int_in
+from medctl.cli.common import EXIT_OK, UsageError, add_db_option, int_in
+from medctl.formatting import clock_text, feedback_text
 from medctl.history import Feedback, HistoryStore, SessionRecord, default_db_path
-from medctl.session.frequency import overdone_advice
+from medctl.session.rules.frequency import overdone_advice
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,13 +64,6 @@ def format_table(sessions: list[SessionRecord]) -> str:
             f"{feedback_text(record.feedback)}"
         )
     return "\n".join(rows)
-
-
-def feedback_text(feedback: Feedback | None) -> str:
-    """Feedback in a few words for a table cell: ``relief 7, better, sharp pain``."""
-    if feedback is None:
-        return "-"
-    return f"relief {feedback.relief}, {feedback.soreness}" + (", sharp pain" if feedback.sharp_pain else "")
 
 
 async def run_feedback(args: argparse.Namespace) -> int:

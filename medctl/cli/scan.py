@@ -1,6 +1,7 @@
-"""``medctl scan``: massagers in Bluetooth LE range (by the protocol's service UUID) and serial ports.
+"""``medctl scan``: massagers in Bluetooth LE range (any driver's) and serial ports.
 
-Each line ends with the URL to pass to ``--device``. A Bluetooth problem (most often: no
+Each Bluetooth line names the driver that recognised the massager and ends with the URL to
+pass to ``--device``. A Bluetooth problem (most often: no
 adapter) is one warning line on stderr; the serial ports are still listed and the exit code
 stays 0, since finding nothing is an answer too.
 """
@@ -51,14 +52,10 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _scan_ble(timeout: float, hci: str | None) -> list[dict[str, Any]]:
-    from medctl.transport.ble import open_backend, scan
+    from medctl.devices.discovery import scan_ble
 
-    backend = await open_backend(hci)
-    try:
-        found = await scan(timeout, backend)
-    finally:
-        await backend.aclose()
-    return [{"name": f.name, "address": f.address, "rssi": f.rssi, "url": f.url} for f in found]
+    found = await scan_ble(timeout, hci)
+    return [{"name": f.name, "address": f.address, "rssi": f.rssi, "driver": f.driver, "url": f.url} for f in found]
 
 
 def _port_entry(port: SerialPortInfo) -> dict[str, str]:
@@ -71,7 +68,8 @@ def _table(massagers: list[dict[str, Any]], ports: list[SerialPortInfo], *, scan
         lines.append("  not scanned (see the warning above)")
     # anyone in radio range chooses the advertised name: never let it drive the terminal
     for m in massagers:
-        lines.append(f"  {printable(m['name'] or '?'):<12} {m['address']:<19} {m['rssi']:>4} dBm  {m['url']}")
+        name, driver = printable(m["name"] or "?"), m.get("driver", "?")
+        lines.append(f"  {name:<12} {m['address']:<19} {m['rssi']:>4} dBm  {driver:<8} {m['url']}")
     if scanned and not massagers:
         lines.append("  none in range")
     lines.append("Serial ports:")

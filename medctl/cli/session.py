@@ -28,12 +28,12 @@ from medctl.cli.common import (
     UsageError,
     add_db_option,
     add_device_option,
-    clock_text,
     int_in,
 )
 from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
 from medctl.connection import connect
 from medctl.errors import MedctlError
+from medctl.formatting import clock_text
 from medctl.history import Feedback, HistoryStore, default_db_path
 from medctl.session import (
     QUESTIONS,
@@ -46,7 +46,7 @@ from medctl.session import (
     SessionPlan,
     SessionUpdate,
 )
-from medctl.session.frequency import overdone_advice
+from medctl.session.rules.frequency import overdone_advice
 
 EXIT_BY_REASON: Final = {
     EndReason.COMPLETED: EXIT_OK,

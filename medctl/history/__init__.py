@@ -10,7 +10,7 @@ next read-write open).
 - :class:`HistoryStore` reads and writes from the caller's thread (CLI, TUI, scripts).
 - :class:`HistoryWriter` (``store.writer()``) is what a running session writes through: a
   thread with its own connection, so the event loop never waits on SQLite.
-- Rule R9 (frequency) itself is :func:`medctl.session.frequency.frequency_warnings`;
+- Rule R9 (frequency) itself is :func:`medctl.session.rules.frequency.frequency_warnings`;
   :meth:`HistoryStore.frequency_warnings` feeds it from the file.
 
 Wall-clock times are timezone-aware UTC; every method that stamps one takes ``now``.
@@ -30,7 +30,7 @@ from medctl.history.records import (
 from medctl.history.schema import APPLICATION_ID, BUSY_TIMEOUT_MS, MIGRATIONS
 from medctl.history.store import HistoryStore
 from medctl.history.writer import HistoryWriter
-from medctl.session.frequency import (
+from medctl.session.rules.frequency import (
     REST_AFTER_BAD_FEEDBACK,
     WEEK,
     WEEKLY_LIMIT,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import cast
 
 from medctl.history.records import Feedback, iso, parse, require_session
-from medctl.session.frequency import REST_AFTER_BAD_FEEDBACK, WEEK, BadFeedback
+from medctl.session.rules.frequency import REST_AFTER_BAD_FEEDBACK, WEEK, BadFeedback
 
 
 def insert_session(

@@ -32,7 +32,7 @@ from medctl.history.records import (
 )
 from medctl.history.schema import has_column, open_history, transaction
 from medctl.history.writer import HistoryWriter
-from medctl.session.frequency import FrequencyWarning, frequency_warnings
+from medctl.session.rules.frequency import FrequencyWarning, frequency_warnings
 
 
 class HistoryStore:

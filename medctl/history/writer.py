@@ -39,7 +39,7 @@ from typing import Any, Final, Literal, cast
 from medctl.history import ops
 from medctl.history.records import HistoryError, require_finite, utc
 from medctl.history.schema import is_busy, open_history, transaction
-from medctl.session.frequency import FrequencyWarning, frequency_warnings
+from medctl.session.rules.frequency import FrequencyWarning, frequency_warnings
 
 _LOGGER = logging.getLogger(__name__)
 

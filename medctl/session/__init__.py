@@ -9,8 +9,9 @@ from medctl.session.engine import (
     SessionSummary,
     SessionUpdate,
 )
-from medctl.session.plan import QUESTIONS, SAFETY_TIPS, SafetyCheck, SafetyDecision, SafetyQuestion, SessionPlan
+from medctl.session.plan import QUESTIONS, SAFETY_TIPS, SafetyCheck, SafetyQuestion, SessionPlan
 from medctl.session.rules import RuleViolation
+from medctl.session.rules.safety import SafetyDecision
 
 __all__ = [
     "DEFAULT_HISTORY",

@@ -17,6 +17,7 @@ from medctl.session.rules import (
     RuleViolation,
     check_length,
 )
+from medctl.session.rules.safety import SafetyDecision, safety_decision
 
 #: R5: how long a pause may last before the session ends, in seconds (lowest, highest).
 PAUSE_LIMIT_RANGE_S: Final = (1.0, 600.0)
@@ -98,18 +99,6 @@ QUESTIONS: Final = (
     SafetyQuestion("fever", "Do you have a fever?", red_flag=True),
 )
 
-SEE_A_DOCTOR: Final = (
-    "Please do not use the massager now: these signs can come from more than a tight muscle. "
-    "See a doctor before massaging your neck."
-)
-
-
-@dataclass(frozen=True)
-class SafetyDecision:
-    allowed: bool
-    message: str
-
-
 @dataclass(frozen=True)
 class SafetyCheck:
     """Answers to the safety questions. Every field is required: no silent defaults."""
@@ -143,22 +132,8 @@ class SafetyCheck:
         return cls(**{n: answers[n] for n in names})
 
     def decision(self) -> SafetyDecision:
-        """R8: red flags → see a doctor; swelling/injury → no session; a condition → provider first."""
-        if self.recent_trauma or self.arm_symptoms or self.severe_headache or self.fever:
-            return SafetyDecision(False, SEE_A_DOCTOR)
-        if self.swelling_bruising_or_injury:
-            return SafetyDecision(
-                False,
-                "Avoid pressure over swelling, bruising or a recent injury: massage there can worsen pain "
-                "or inflammation. Let it heal first.",
-            )
-        if self.underlying_condition and not self.provider_agreed:
-            return SafetyDecision(
-                False,
-                "With an underlying health condition, check with a healthcare provider first; "
-                "come back once they have agreed.",
-            )
-        return SafetyDecision(True, "Safety check passed. Stop at once if anything hurts.")
+        """R8 (see :func:`medctl.session.rules.safety.safety_decision`)."""
+        return safety_decision(self)
 
     def require(self) -> None:
         """Raise RuleViolation R8 unless the answers allow a session."""

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Final
 from firmware_protocol import Frame, FrameError
 from firmware_protocol.constants import COMMAND_CHAR_UUID, SERVICE_UUID, STATUS_CHAR_UUID
 from medctl.address import DeviceAddress
+from medctl.devices.discovery import DISCOVERY_TIMEOUT_S
+from medctl.devices.registry import Advertisement
 from medctl.errors import ConnectionLost, TransportError
 
 if TYPE_CHECKING:
@@ -99,8 +101,6 @@ async def open_backend(hci: str | None) -> BleBackend:
     )
 
 
-#: How long ``medctl scan`` listens by default.
-DISCOVERY_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,33 @@ async def scan(timeout: float = DISCOVERY_TIMEOUT_S, backend: BleBackend | None 
         for address, (device, ad) in scanner.discovered_devices_and_advertisement_data.items()
     ]
     return sorted(found, key=lambda f: -f.rssi)
+
+
+async def advertisements(
+    timeout: float = DISCOVERY_TIMEOUT_S, backend: BleBackend | None = None
+) -> list[Advertisement]:
+    """Every Bluetooth LE device heard within *timeout* seconds, as medctl's :class:`Advertisement`
+    (no service filter: which of them are massagers is for the drivers to say)."""
+    from bleak import BleakScanner
+    from bleak.exc import BleakError
+
+    backend = backend or BleBackend()
+    try:
+        async with BleakScanner(**backend.scanner_kwargs()) as scanner:
+            await asyncio.sleep(timeout)
+    except (*LINK_ERRORS, BleakError) as exc:
+        raise bluetooth_error(exc, "the Bluetooth scan") from exc
+    return [
+        Advertisement(
+            address=address,
+            name=ad.local_name or device.name or "",
+            rssi=ad.rssi,
+            service_uuids=tuple(ad.service_uuids),
+            manufacturer_data=dict(ad.manufacturer_data),
+            service_data=dict(ad.service_data),
+        )
+        for address, (device, ad) in scanner.discovered_devices_and_advertisement_data.items()
+    ]
 
 
 class _Connection:

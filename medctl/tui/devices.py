@@ -1,23 +1,22 @@
 """Where the TUI finds massagers, and how it holds on to the one in use.
 
 :class:`Discovery` lists what can be connected: the built-in simulator (at real time and at a
-demo speed), the serial ports pyserial finds, and — once ``medctl.transport.ble`` exists and
-has a ``scan`` function — massagers found by a Bluetooth scan. :class:`DeviceLink` owns the
+demo speed), the serial ports pyserial finds, and the massagers a Bluetooth scan finds that any driver
+recognises (:mod:`medctl.devices.discovery`). :class:`DeviceLink` owns the
 connection to the chosen one: :func:`medctl.connect` entered on an exit stack, so closing the
 link (or replacing it) always stops the massager and says goodbye.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from medctl.address import parse_address
-from medctl.client import DeviceClient
 from medctl.connection import connect
+from medctl.devices.device import Device
 from medctl.errors import AddressError, MedctlError
 
 SIMULATOR: Final = "sim://"
@@ -26,7 +25,7 @@ DEMO_SPEED: Final = 60
 DEMO_SIMULATOR: Final = f"sim://?speed={DEMO_SPEED}"
 
 #: Opens a connection to a device URL; :func:`medctl.connect` unless a test injects another.
-Connector = Callable[[str], AbstractAsyncContextManager[DeviceClient]]
+Connector = Callable[[str], AbstractAsyncContextManager[Device]]
 #: Scans for Bluetooth massagers; raises whatever the Bluetooth stack raises (no adapter, …).
 BleScan = Callable[[], Awaitable[list["DeviceChoice"]]]
 
@@ -82,17 +81,11 @@ class Discovery:
         ]
 
     def ble_scan(self) -> BleScan | None:
-        """The Bluetooth scan, or None while medctl has no BLE transport (or it has no ``scan``)."""
-        try:
-            module = importlib.import_module("medctl.transport.ble")
-        except ImportError:
-            return None
-        scan = getattr(module, "scan", None)
-        if not callable(scan):
-            return None
+        """The Bluetooth scan: every massager a driver recognises (:mod:`medctl.devices.discovery`)."""
+        from medctl.devices.discovery import DISCOVERY_TIMEOUT_S, scan_ble
 
         async def run() -> list[DeviceChoice]:
-            return [ble_choice(found) for found in await scan()]
+            return [ble_choice(found) for found in await scan_ble(DISCOVERY_TIMEOUT_S)]
 
         return run
 
@@ -106,7 +99,8 @@ def ble_choice(found: Any) -> DeviceChoice:
     url = getattr(found, "url", None) or f"ble://{address}"
     name = getattr(found, "name", None) or address or url
     rssi = getattr(found, "rssi", None)
-    detail = "Bluetooth" + (f", signal {rssi} dBm" if rssi is not None else "")
+    driver = getattr(found, "driver", None)
+    detail = "Bluetooth" + (f", signal {rssi} dBm" if rssi is not None else "") + (f", {driver}" if driver else "")
     return DeviceChoice(str(url), str(name), detail)
 
 
@@ -148,7 +142,7 @@ class LinkState:
         return f"Massager: {name}" + (f" · {self.detail}" if self.detail else "")
 
 
-def identity_text(client: DeviceClient) -> str:
+def identity_text(client: Device) -> str:
     identity = client.identity
     return "" if identity is None else f"{identity.model}, firmware {identity.firmware}"
 
@@ -159,10 +153,10 @@ class DeviceLink:
     def __init__(self, connector: Connector = connect) -> None:
         self._connector = connector
         self._stack: AsyncExitStack | None = None
-        self.client: DeviceClient | None = None
+        self.client: Device | None = None
         self.url: str | None = None
 
-    async def open(self, url: str) -> DeviceClient:
+    async def open(self, url: str) -> Device:
         """Close the current massager (stopping it), then connect to *url*. Raises MedctlError."""
         await self.close()
         self.url = url

@@ -16,9 +16,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from medctl.cli.common import clock_text
-from medctl.cli.history import feedback_text
 from medctl.errors import MedctlError
+from medctl.formatting import clock_text, feedback_text
 from medctl.history import WEEKLY_LIMIT, HistoryStore, SessionRecord
 from medctl.localfiles import ensure_private_directory, write_atomically
 from medctl.tui.widgets import WeeklyChart

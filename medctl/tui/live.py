@@ -24,9 +24,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, ProgressBar, Static
 
-from medctl.cli.common import clock_text
-from medctl.client import DeviceClient
+from medctl.devices.device import Device
 from medctl.errors import MedctlError
+from medctl.formatting import clock_text
 from medctl.history import HistoryStore
 from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
 from medctl.session.choice import DEFAULT_HISTORY
@@ -103,7 +103,7 @@ class LiveScreen(Screen[None]):
 
     def __init__(
         self,
-        client: DeviceClient,
+        client: Device,
         plan: SessionPlan,
         *,
         safety: SafetyCheck,

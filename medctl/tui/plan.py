@@ -19,8 +19,8 @@ from textual.widgets import Footer, Header, Input, Static
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
 from medctl.session import RuleViolation, SessionPlan
-from medctl.session.frequency import unreadable_warning
 from medctl.session.rules import MAX_SESSION_S, MIN_SESSION_S
+from medctl.session.rules.frequency import unreadable_warning
 from medctl.tui.widgets import DeviceBar, Stepper
 
 MINUTES = [(f"{m}", float(m)) for m in range(int(MIN_SESSION_S // 60), int(MAX_SESSION_S // 60) + 1)]

@@ -15,11 +15,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from medctl.cli.common import clock_text
 from medctl.errors import MedctlError
+from medctl.formatting import clock_text
 from medctl.history import Feedback, HistoryStore, Soreness
 from medctl.session import EndReason, SessionSummary
-from medctl.session.frequency import overdone_advice
+from medctl.session.rules.frequency import overdone_advice
 from medctl.tui.widgets import DeviceBar, Stepper
 
 HEADLINES = {

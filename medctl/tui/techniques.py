@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
-from medctl.cli.common import clock_text
+from medctl.formatting import clock_text
 
 
 @dataclass(frozen=True)

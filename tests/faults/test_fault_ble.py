@@ -16,7 +16,8 @@ from firmware_protocol import Fault
 from medctl.address import parse_address
 from medctl.client import DeviceClient
 from medctl.history import HistoryStore
-from medctl.session import Phase, SafetyCheck, SessionPlan
+from medctl.session import Phase, SessionPlan
+from medctl.testing import ALL_CLEAR
 from medctl.transport.ble import BleBackend, BleTransport
 from simulator import DeviceConfig, LoopClock, SimulatedDevice
 from simulator.ble import virtual_ble
@@ -24,15 +25,7 @@ from simulator.bleak_backend import BumbleClient, BumbleScanner
 
 pytestmark = pytest.mark.looptime
 
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 PHASE_AT = {"warm_up": 20.0, "massage": 90.0, "step_down": 285.0, "paused": 90.0}
 EXPECTED = {"warm_up": Phase.WARM_UP, "massage": Phase.MASSAGE, "step_down": Phase.STEP_DOWN, "paused": Phase.PAUSED}
 

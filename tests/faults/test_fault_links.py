@@ -17,8 +17,9 @@ import pytest
 from medctl.client import DeviceClient
 from medctl.clock import ScaledClock
 from medctl.history import HistoryStore
-from medctl.session import EndReason, Phase, SafetyCheck, SessionPlan
+from medctl.session import EndReason, Phase, SessionPlan
 from medctl.session.engine import Session
+from medctl.testing import ALL_CLEAR
 from medctl.transport.base import Transport
 from medctl.transport.serial import SerialTransport
 from medctl.transport.tcp import TcpTransport
@@ -28,15 +29,7 @@ pytestmark = pytest.mark.realtime
 
 SPEED = 300.0
 WATCHDOG_S = 3.0
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 PHASE_AT = {"warm_up": 20.0, "massage": 90.0, "step_down": 285.0, "paused": 90.0}
 
 

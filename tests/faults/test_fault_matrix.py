@@ -35,9 +35,9 @@ from firmware_protocol import ErrorCode, Fault
 from medctl.client import HEARTBEAT_INTERVAL_S, DeviceClient
 from medctl.errors import CommandRefused, DeviceBusy
 from medctl.history import HistoryStore
-from medctl.session import EndReason, Phase, SafetyCheck, SessionPlan
+from medctl.session import EndReason, Phase, SessionPlan
 from medctl.session.engine import TICK_S, Session
-from medctl.testing import simulated_massager
+from medctl.testing import ALL_CLEAR, simulated_massager
 from medctl.transport.sim import SimTransport
 from simulator import DeviceConfig, SimulatedDevice
 
@@ -45,15 +45,7 @@ pytestmark = pytest.mark.looptime
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fault-matrix.md"
 WATCHDOG_S = 3.0
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 PHASES = ("warm_up", "massage", "step_down", "paused")
 # How long each fault is left to act. Every test here runs on the virtual clock (looptime):
 # these durations cost no wall time and nothing waits on them for synchronisation.

@@ -35,9 +35,9 @@ from firmware_protocol import ErrorCode, Fault
 from medctl.client import DeviceClient
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
-from medctl.session import RuleViolation, SafetyCheck, SessionPlan
+from medctl.session import RuleViolation, SessionPlan
 from medctl.session.engine import Phase, Session
-from medctl.testing import simulated_massager
+from medctl.testing import ALL_CLEAR, simulated_massager
 from medctl.transport.serial import SerialTransport
 from simulator import DeviceConfig, SimulatedDevice
 
@@ -49,15 +49,7 @@ POLL_S = 1.0  # a device poll is 0.1 s; give the fault a few
 RECONNECT_WAIT_S = 3.0
 #: The fleet's pace on real time: one change per device per second.
 COMMAND_PERIOD_S = 1.0
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 
 
 @dataclass

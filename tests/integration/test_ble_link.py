@@ -36,9 +36,10 @@ from firmware_protocol import (
 from firmware_protocol.constants import COMMAND_CHAR_UUID, MAX_FRAME_LEN, SERVICE_UUID, STATUS_CHAR_UUID
 from medctl.address import parse_address
 from medctl.client import DeviceClient
+from medctl.devices.registry import for_advertisement
 from medctl.errors import ConnectionLost, TransportError
 from medctl.session import EndReason, Phase, RuleViolation, SafetyCheck, SessionPlan
-from medctl.transport.ble import BleBackend, BleTransport, bluetooth_error, scan
+from medctl.transport.ble import BleBackend, BleTransport, advertisements, bluetooth_error, scan
 from simulator import DeviceConfig, LoopClock, SimulatedDevice
 from simulator.ble import Radio, VirtualBle, virtual_ble
 from simulator.bleak_backend import BumbleClient, BumbleScanner, BumbleTarget
@@ -270,3 +271,13 @@ async def test_connecting_straight_to_an_absent_address_gives_up_in_bounded_time
             )
         assert loop.time() - start < 2 * (20 + 2) + 1  # two 20 s connect timeouts, each cancel confirmed at once
         assert "did not answer: is it switched on, in range" in str(bluetooth_error(failure.value, "the massager"))
+
+
+async def test_a_scan_offers_every_device_to_the_drivers_and_keeps_the_recognised_ones() -> None:
+    async with on_air() as (_, air):
+        hrm = await heart_rate_monitor(air)
+        heard = await advertisements(1.0, backend(air))
+        assert {adv.address for adv in heard} == {air.address, hrm.address}  # no filter below the drivers
+        recognised = {adv.address: driver.name for adv in heard if (driver := for_advertisement(adv)) is not None}
+        assert recognised == {air.address: "medctl"}  # the heart-rate monitor is nobody's massager
+        await hrm.close()

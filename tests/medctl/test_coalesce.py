@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
-from medctl.coalesce import CoalescingSlot
+from medctl.clock import ScaledClock
+from medctl.coalesce import CoalescingSlot, LatestWinsQueue
 from medctl.errors import CommandCancelled
 
 
@@ -58,3 +60,16 @@ async def test_a_failed_send_reaches_every_caller_that_shared_it() -> None:
     slot = CoalescingSlot(failing)
     with pytest.raises(ValueError, match="refused 4"):
         await slot.submit(4)
+
+
+def test_a_full_latest_wins_queue_drops_the_oldest_and_never_blocks() -> None:
+    queue: LatestWinsQueue[int] = LatestWinsQueue(3)
+    for value in range(10):
+        queue.push(value)
+    assert [queue.get_nowait() for _ in range(queue.qsize())] == [7, 8, 9]
+
+
+@pytest.mark.parametrize("speed", [0.0, -1.0, math.inf, math.nan])
+def test_a_scaled_clock_refuses_a_speed_that_is_not_a_finite_positive_number(speed: float) -> None:
+    with pytest.raises(ValueError, match="finite number above 0"):
+        ScaledClock(speed)

@@ -12,23 +12,15 @@ from firmware_protocol import Fault
 from medctl.client import DeviceClient
 from medctl.errors import TransportError
 from medctl.history import HistoryStore
-from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, engine
+from medctl.session import EndReason, FrequencyOverrideRequired, Phase, RuleViolation, SafetyCheck, SessionPlan, core
 from medctl.session.engine import Session
-from medctl.testing import simulated_massager
+from medctl.testing import ALL_CLEAR, simulated_massager
 from medctl.transport.sim import SimTransport
 from simulator import SimulatedDevice
 
 pytestmark = pytest.mark.looptime
 
-SAFE = SafetyCheck(
-    swelling_bruising_or_injury=False,
-    underlying_condition=False,
-    provider_agreed=False,
-    recent_trauma=False,
-    arm_symptoms=False,
-    severe_headache=False,
-    fever=False,
-)
+SAFE = ALL_CLEAR  # the shared all-clear safety check (medctl.testing)
 
 
 async def until(session: Session, seconds: float) -> None:
@@ -360,7 +352,7 @@ async def test_sessions_on_the_built_in_simulator_are_recorded_as_simulated_and_
 async def test_a_history_locked_past_the_end_does_not_hold_up_the_stop_and_is_written_when_free(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "HISTORY_FLUSH_S", 0.05)  # real seconds the end waits for the record
+    monkeypatch.setattr(core, "HISTORY_FLUSH_S", 0.05)  # real seconds the end waits for the record
     path = tmp_path / "history.sqlite3"
     with HistoryStore(path) as history:
         async with simulated_massager() as (device, client):

@@ -30,6 +30,7 @@ from firmware_protocol import (
 )
 from firmware_protocol.auth import verify_frame
 from medctl.client import DeviceClient
+from medctl.devices import FaultFlag, FaultReport
 from medctl.errors import ConnectionLost, ProtocolMismatch
 from medctl.keys import KeyStore, PairedKey
 from medctl.text import REPLACEMENT, csv_cell, printable
@@ -141,7 +142,7 @@ async def test_identical_faults_are_passed_on_once() -> None:
     device = ScriptedDevice()
     client = DeviceClient(device)
     await client.open()
-    seen: list[FaultEvent] = []
+    seen: list[FaultReport] = []
     client.on_fault(seen.append)
     raised = FaultEvent(Fault.OVER_TEMPERATURE, active=True, detail=46)
     for _ in range(1000):
@@ -150,7 +151,10 @@ async def test_identical_faults_are_passed_on_once() -> None:
     device.push(raised)
     await asyncio.sleep(0.5)
     try:
-        assert seen == [raised, FaultEvent(Fault.OVER_TEMPERATURE, active=False, detail=40), raised]
+        # listeners hear medctl's own FaultReport, translated from the wire's FAULT event
+        raised_report = FaultReport(FaultFlag.OVER_TEMPERATURE, active=True, detail=46)
+        cleared_report = FaultReport(FaultFlag.OVER_TEMPERATURE, active=False, detail=40)
+        assert seen == [raised_report, cleared_report, raised_report]
         assert client.repeated_faults == 999
     finally:
         await client.close()

@@ -1,4 +1,4 @@
-"""The session rules R1–R11 (DESIGN §5), each a named, separately tested unit.
+"""The session rules about length, levels and pauses (R1–R7, R10; DESIGN §5).
 
 Rules are pure functions of the session's state and time: they return nothing
 when an action is allowed and raise :class:`RuleViolation` with the rule id and
