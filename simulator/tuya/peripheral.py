@@ -107,9 +107,7 @@ class TuyaPeripheral:
                 data_types.CompleteLocalName(self.identity.name),
             ]
         )
-        scan_response = AdvertisingData(
-            [data_types.ManufacturerSpecificData(wire.COMPANY_ID, manufacturer)]
-        )
+        scan_response = AdvertisingData([data_types.ManufacturerSpecificData(wire.COMPANY_ID, manufacturer)])
         await self.radio.device.start_advertising(
             advertising_type=AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE,
             advertising_data=bytes(advertisement),

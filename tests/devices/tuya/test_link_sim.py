@@ -11,10 +11,9 @@ import pytest
 from medctl.devices.tuya.client import TuyaClient
 from medctl.devices.tuya.link import Credentials
 from medctl.devices.tuya.product import load_product
-from medctl.errors import ConnectionLost, TransportError
 from medctl.transport.ble import BleBackend
 from simulator.bleak_backend import BumbleClient, BumbleScanner
-from simulator.tuya import NeckMassager, TuyaIdentity, VirtualTuya, virtual_tuya
+from simulator.tuya import TuyaIdentity, VirtualTuya, virtual_tuya
 
 pytestmark = pytest.mark.looptime
 
@@ -24,10 +23,10 @@ PRODUCT = load_product()
 
 
 @asynccontextmanager
-async def connected(
-    air: VirtualTuya, credentials: Credentials = CREDENTIALS
-) -> AsyncIterator[TuyaClient]:
-    client = TuyaClient(air.address, credentials, backend=BleBackend(BumbleScanner, BumbleClient, {"radio": air.central}))
+async def connected(air: VirtualTuya, credentials: Credentials = CREDENTIALS) -> AsyncIterator[TuyaClient]:
+    client = TuyaClient(
+        air.address, credentials, backend=BleBackend(BumbleScanner, BumbleClient, {"radio": air.central})
+    )
     await client.open()
     try:
         yield client
