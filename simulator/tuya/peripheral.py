@@ -130,6 +130,13 @@ class TuyaPeripheral:
         if not self._sessions:
             self._spawn(self.advertise())
 
+    def inject(self, data: bytes) -> None:
+        """*data* as one raw notification to every connection (bad input for the controller)."""
+        if not data:
+            raise ValueError("an injected notification carries at least one byte")
+        for session in self._sessions.values():
+            session.outgoing.put_nowait(bytes(data))
+
     def close(self) -> None:
         self.drop()
         self.radio.device.remove_listener(Device.EVENT_CONNECTION, self._on_connection)

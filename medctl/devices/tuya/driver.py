@@ -75,6 +75,11 @@ class TuyaMassager:
     def status(self) -> DeviceStatus | None:
         return self._status
 
+    @property
+    def rejected_notifications(self) -> int:
+        """Notifications dropped as invalid for this connection (garbage, wrong key, replays)."""
+        return self._client.rejected
+
     @contextlib.contextmanager
     def _exclusive_cm(self) -> Iterator[None]:
         if self._exclusive:

@@ -168,3 +168,30 @@ async def test_an_address_without_credentials_is_refused_before_any_radio_work()
         with pytest.raises(AddressError, match="not tuya://"):
             async with open_tuya("tuya://nowhere"):
                 pass
+
+
+async def test_garbage_and_forged_notifications_are_dropped_and_the_session_goes_on() -> None:
+    from simulator.tuya import wire
+
+    async with virtual_tuya() as air, tuya(air) as massager:
+        async with session(massager, SessionPlan(minutes=5)) as s:
+            await asyncio.sleep(3)
+            forged = wire.seal(bytes(16), 5, bytes(16), 99, 0, 0x8001, bytes([0x67, 4, 1, 15]))  # gear 15, wrong key
+            for junk in [b"\x00", b"\x07\x07", *forged]:
+                air.peripheral.inject(junk)
+            await asyncio.sleep(2)
+            assert massager.status is not None and massager.status.intensity == 1
+            assert s.phase is Phase.WARM_UP
+            await s.stop()
+        assert massager.rejected_notifications >= 3
+
+
+async def test_a_device_that_runs_stronger_than_asked_is_stopped() -> None:
+    async with virtual_tuya() as air, tuya(air) as massager:
+        async with session(massager, SessionPlan(minutes=5)) as s:
+            await asyncio.sleep(3)
+            air.device.gear = 14  # someone else's doing, and the device says so
+            air.peripheral.device.on_report([(0x67, 4, bytes([14]))])
+            summary = await asyncio.wait_for(s.wait(), 10)
+        assert summary.end_reason is EndReason.DEVICE_MISBEHAVED
+        assert air.device.power is False
