@@ -53,6 +53,10 @@ class NeckMassager:
         self.pattern = 0
         self.auto_off_s = auto_off_s
         self.on_report: Callable[[list[Record]], None] = lambda records: None
+        #: Data point writes received so far, and a hook called with that count after each one
+        #: (tests inject an event between two writes with it).
+        self.writes_seen = 0
+        self.after_write: Callable[[int], None] = lambda count: None
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -65,6 +69,13 @@ class NeckMassager:
 
     def write(self, records: list[Record]) -> list[Record]:
         """Act on the first record of a write; return what to report (the state of that data point)."""
+        self.writes_seen += 1
+        try:
+            return self._apply(records)
+        finally:
+            self.after_write(self.writes_seen)
+
+    def _apply(self, records: list[Record]) -> list[Record]:
         if not records:
             return []
         dp, kind, raw = records[0]

@@ -110,10 +110,21 @@ class TuyaClient:
 
     # --- requests -------------------------------------------------------------------------
 
-    async def write(self, point: DataPoint) -> None:
-        """Send one data point and wait for the device to accept it."""
+    async def write(self, point: DataPoint, *, guard: Callable[[], None] | None = None) -> None:
+        """Send one data point and wait for the device to accept it.
+
+        *guard* runs under the write lock just before the packet is built; raising there sends
+        nothing. So a latch checked by *guard* cannot be overtaken by a write that was already
+        waiting for the lock when it closed.
+        """
         link = self._require_link()
-        answer = await self._request(lambda: link.write(point))
+
+        def build() -> tuple[int, list[bytes]]:
+            if guard is not None:
+                guard()
+            return link.write(point)
+
+        answer = await self._request(build)
         if not isinstance(answer, Answer) or answer.result != 0:
             raise TuyaDeviceError(f"{self.description} refused data point {point.id} = {point.value!r}")
 

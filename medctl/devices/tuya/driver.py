@@ -29,7 +29,7 @@ from firmware_protocol import Fault, FaultEvent
 from medctl.devices.tuya.client import TuyaClient
 from medctl.devices.tuya.link import Credentials
 from medctl.devices.tuya.product import DEFAULT_PRODUCT, Product, ProductError, load_product
-from medctl.devices.tuya.protocol import DpValue, TuyaProtocolError
+from medctl.devices.tuya.protocol import DataPoint, DpValue, TuyaProtocolError
 from medctl.errors import AddressError, CommandCancelled, ConnectionLost, SessionRunning
 from medctl.models import Capabilities, DeviceStatus
 from medctl.transport.ble import BleBackend
@@ -99,10 +99,9 @@ class TuyaMassager:
     async def start(self, level: int = 1) -> None:
         self._check_not_ended()
         gear = self.product.intensity(level)
-        await self._client.write(self.product.power(True))
-        await self._client.write(gear)
-        await self._client.write(self.product.mode(self.product.default_mode))
-        await self._client.write(self.product.heat(self._heat))
+        for point in (self.product.power(True), gear, self.product.mode(self.product.default_mode)):
+            await self._send(point)
+        await self._send(self.product.heat(self._heat))
 
     async def stop(self) -> None:
         """Power off: never refused, whatever was sent before."""
@@ -110,17 +109,17 @@ class TuyaMassager:
 
     async def set_intensity(self, level: int) -> None:
         self._check_not_ended()
-        await self._client.write(self.product.intensity(level))
+        await self._send(self.product.intensity(level))
 
     async def set_heat(self, level: int) -> None:
         self._check_not_ended()
         point = self.product.heat(level)
         self._heat = level  # also sent again at start: the device ignores heat while off
-        await self._client.write(point)
+        await self._send(point)
 
     async def set_mode(self, name: str) -> None:
         self._check_not_ended()
-        await self._client.write(self.product.mode(name))
+        await self._send(self.product.mode(name))
 
     async def clear_faults(self, faults: Fault = Fault.NONE) -> None:
         """Nothing to clear: this device reports no faults."""
@@ -151,6 +150,10 @@ class TuyaMassager:
 
     async def close(self) -> None:
         await self._client.close()
+
+    async def _send(self, point: DataPoint) -> None:
+        """Every write but STOP: refused at the last moment, under the write lock, once the session ended."""
+        await self._client.write(point, guard=self._check_not_ended)
 
     def _check_not_ended(self) -> None:
         if self._ended:

@@ -12,7 +12,7 @@ import pytest
 
 from medctl import NO_HISTORY
 from medctl.devices.tuya.driver import TuyaMassager, open_tuya
-from medctl.errors import AddressError
+from medctl.errors import AddressError, CommandCancelled
 from medctl.session import EndReason, Phase, RuleViolation, SafetyCheck, Session, SessionPlan
 from medctl.transport.ble import BleBackend
 from simulator.bleak_backend import BumbleClient, BumbleScanner
@@ -194,4 +194,29 @@ async def test_a_device_that_runs_stronger_than_asked_is_stopped() -> None:
             air.peripheral.device.on_report([(0x67, 4, bytes([14]))])
             summary = await asyncio.wait_for(s.wait(), 10)
         assert summary.end_reason is EndReason.DEVICE_MISBEHAVED
+        assert air.device.power is False
+
+
+@pytest.mark.parametrize("after_writes", [1, 2, 3, 4])
+async def test_stop_racing_the_start_at_every_step_goes_out_alone_and_leaves_the_device_off(after_writes: int) -> None:
+    """The session's end latch and STOP, injected right after each of start's four writes reaches the device:
+    nothing of the start is sent after the STOP."""
+    async with virtual_tuya() as air, tuya(air) as massager:
+        stops: list[asyncio.Task[None]] = []
+
+        def interrupt(count: int) -> None:
+            if count == after_writes:
+                massager.end()
+                stops.append(asyncio.create_task(massager.stop()))
+
+        air.device.after_write = interrupt
+        with massager.exclusive():
+            if after_writes == 4:
+                await massager.start(1)
+            else:
+                with pytest.raises(CommandCancelled):
+                    await massager.start(1)
+            await asyncio.gather(*stops)
+            await asyncio.sleep(1)
+        assert air.device.writes_seen == after_writes + 1  # the start's writes up to then, and the STOP
         assert air.device.power is False
