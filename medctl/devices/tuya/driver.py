@@ -68,6 +68,15 @@ class TuyaMassager:
         )
 
     @property
+    def limitations(self) -> tuple[str, ...]:
+        """What a person should know before the first session, in plain words."""
+        return (
+            "This massager has no safety cut-off of its own when the connection is lost: if this computer "
+            "crashes or goes out of range, it keeps running until its own timer. Keep its power button within reach.",
+            "Heat is on or off only, and the pad temperature is not reported.",
+        )
+
+    @property
     def simulated(self) -> bool:
         return self._simulated
 

@@ -52,6 +52,7 @@ async def test_capabilities_say_what_the_device_lacks() -> None:
     async with virtual_tuya() as air, tuya(air) as massager:
         caps = massager.capabilities
         assert (caps.intensity_levels, caps.heat_levels, caps.battery, caps.watchdog_s) == (5, 1, False, 0.0)
+        assert any("keeps running until its own timer" in line for line in massager.limitations)
 
 
 async def test_a_whole_guided_session_runs_and_ends_with_the_device_off() -> None:
