@@ -71,6 +71,10 @@ class TuyaClient:
     def description(self) -> str:
         return f"Tuya BLE massager {self.address}"
 
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and not self.lost.done() and self._link is not None and self._link.has_session
+
     def on_report(self, listener: Callable[[dict[int, DpValue]], None]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)

@@ -23,16 +23,22 @@ import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from firmware_protocol import Fault, FaultEvent
 from medctl.devices.tuya.client import TuyaClient
 from medctl.devices.tuya.link import Credentials
 from medctl.devices.tuya.product import DEFAULT_PRODUCT, Product, ProductError, load_product
-from medctl.devices.tuya.protocol import DataPoint, DpValue, TuyaProtocolError
+from medctl.devices.tuya.protocol import PROTOCOL_VERSION, DataPoint, DpValue, TuyaProtocolError
 from medctl.errors import AddressError, CommandCancelled, ConnectionLost, SessionRunning
-from medctl.models import Capabilities, DeviceStatus
+from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
+from medctl.session.choice import DEFAULT_HISTORY
 from medctl.transport.ble import BleBackend
+
+if TYPE_CHECKING:
+    from medctl.history import HistoryStore
+    from medctl.session import HistoryChoice, SafetyCheck, Session, SessionPlan
 
 SCHEME = "tuya"
 
@@ -65,6 +71,45 @@ class TuyaMassager:
             heat_levels=self.product.heat_levels,
             battery=False,
             watchdog_s=0.0,
+        )
+
+    @property
+    def identity(self) -> DeviceIdentity:
+        return DeviceIdentity(
+            model=self.product.name,
+            firmware=self._client.firmware,
+            serial_number=self._client.credentials.device_id,
+            protocol_version=PROTOCOL_VERSION,
+            capabilities=self.capabilities,
+            address=self._client.address,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._client.connected
+
+    def session(
+        self,
+        plan: SessionPlan,
+        *,
+        safety: SafetyCheck,
+        history: HistoryStore | HistoryChoice = DEFAULT_HISTORY,
+        override_frequency: str | None = None,
+        reconnect_backoff_s: tuple[float, ...] | None = None,
+    ) -> Session:
+        """A guided session on this massager: ``async with massager.session(plan, safety=check) as s:``."""
+        from medctl.session import Session
+
+        options = {} if reconnect_backoff_s is None else {"reconnect_backoff_s": reconnect_backoff_s}
+        return Session(
+            self,
+            plan,
+            safety=safety,
+            history=history,
+            override_frequency=override_frequency,
+            clock=None,
+            device_name=f"tuya://{self._client.address}",
+            **options,
         )
 
     @property
