@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from firmware_protocol import Fault, FaultEvent
 from medctl.devices.tuya.client import TuyaClient
+from medctl.devices.tuya.credentials import default_credentials_path, load_credentials
 from medctl.devices.tuya.link import Credentials
 from medctl.devices.tuya.product import DEFAULT_PRODUCT, Product, ProductError, load_product
 from medctl.devices.tuya.protocol import PROTOCOL_VERSION, DataPoint, DpValue, TuyaProtocolError
@@ -242,10 +243,19 @@ def parse_tuya_url(url: str) -> tuple[str, dict[str, str]]:
     return location, dict(parse_qsl(parts.query))
 
 
-def credentials_from(options: dict[str, str]) -> Credentials:
+def credentials_from(location: str, options: dict[str, str]) -> Credentials:
+    """The pairing values on the URL, else those stored for *location* in the private Tuya key file."""
+    given = [k for k in ("uuid", "device_id", "local_key") if options.get(k)]
+    if not given:
+        stored = load_credentials(location)
+        if stored is not None:
+            return stored
     missing = [k for k in ("uuid", "device_id", "local_key") if not options.get(k)]
     if missing:
-        raise AddressError(f"a tuya:// address needs {', '.join(missing)} (see docs: pairing a Tuya massager)")
+        raise AddressError(
+            f"a tuya:// address needs {', '.join(missing)} on the URL, or all three stored for {location} in "
+            f"{default_credentials_path()} (docs/tuya.md says how to get them)"
+        )
     try:
         return Credentials(options["uuid"], options["local_key"], options["device_id"])
     except TuyaProtocolError as exc:
@@ -262,7 +272,7 @@ async def open_tuya(
         product = load_product(options.get("product", DEFAULT_PRODUCT))
     except ProductError as exc:
         raise AddressError(str(exc)) from exc
-    client = TuyaClient(location, credentials_from(options), backend=backend)
+    client = TuyaClient(location, credentials_from(location, options), backend=backend)
     await client.open()
     massager = TuyaMassager(client, product, simulated=simulated)
     try:
