@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: Every driver medctl knows, as ``module:attribute`` (one line per maker).
 DRIVERS: tuple[str, ...] = (
     "medctl.devices.medctl_protocol.driver:DRIVER",
+    "medctl.devices.tuya.driver:DRIVER",
 )
 
 

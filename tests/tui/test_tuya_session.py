@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from medctl.devices.tuya.driver import TuyaMassager, open_tuya
+from medctl.devices.tuya.driver import open_tuya
+from medctl.devices.tuya.massager import TuyaMassager
 from medctl.session import EndReason
 from medctl.transport.ble import BleBackend
 from medctl.tui.app import MedctlApp

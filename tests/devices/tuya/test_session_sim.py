@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 import pytest
 
 from medctl import NO_HISTORY
-from medctl.devices.tuya.driver import TuyaMassager, open_tuya
+from medctl.devices.tuya.driver import open_tuya
+from medctl.devices.tuya.massager import TuyaMassager
 from medctl.errors import AddressError, CommandCancelled
 from medctl.session import EndReason, Phase, RuleViolation, SafetyCheck, Session, SessionPlan
 from medctl.transport.ble import BleBackend
@@ -51,7 +52,9 @@ def session(massager: TuyaMassager, plan: SessionPlan) -> Session:
 async def test_capabilities_say_what_the_device_lacks() -> None:
     async with virtual_tuya() as air, tuya(air) as massager:
         caps = massager.capabilities
-        assert (caps.intensity_levels, caps.heat_levels, caps.battery, caps.watchdog_s) == (5, 1, False, 0.0)
+        assert (caps.intensity_levels, caps.heat_levels, caps.battery, caps.watchdog_s) == (5, 1, False, None)
+        assert caps.modes == ("relieve", "vitality", "hammering", "scraping", "intelligent")
+        assert caps.reports_pad_temp is False
         assert any("keeps running until its own timer" in line for line in massager.limitations)
 
 
