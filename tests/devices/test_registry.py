@@ -12,6 +12,9 @@ from medctl.address import DeviceAddress, parse_address
 from medctl.devices import Advertisement, Device, registry
 from medctl.errors import AddressError
 
+#: The Bluetooth SIG's company id for tests (0xFFFF): no real driver claims it (Tuya's 0x07D0 is the Tuya driver's).
+TOY_COMPANY = 0xFFFF
+
 
 class _Toy:
     """A second driver with its own scheme, as a maker's package would register it."""
@@ -23,7 +26,7 @@ class _Toy:
         self.opened: list[tuple[DeviceAddress, dict[str, Any]]] = []
 
     def matches_advertisement(self, adv: Advertisement) -> bool:
-        return adv.manufacturer_data.get(0x07D0, b"")[:2] == b"TY"
+        return adv.manufacturer_data.get(TOY_COMPANY, b"")[:2] == b"TY"
 
     def url_for(self, adv: Advertisement, *, hci: str | None = None) -> str:
         return f"toy://{adv.address}"
@@ -76,7 +79,7 @@ async def test_connect_opens_through_the_driver_of_the_scheme(toy: _Toy) -> None
 
 def test_advertisements_pick_the_driver_that_recognises_them(toy: _Toy) -> None:
     ours = Advertisement("AA:BB:CC:DD:EE:01", "NeckEase", -50, service_uuids=(SERVICE_UUID.upper(),))
-    theirs = Advertisement("AA:BB:CC:DD:EE:02", "TY", -60, manufacturer_data={0x07D0: b"TY\x01"})
+    theirs = Advertisement("AA:BB:CC:DD:EE:02", "TY", -60, manufacturer_data={TOY_COMPANY: b"TY\x01"})
     battery_service = "0000180f-0000-1000-8000-00805f9b34fb"
     other = Advertisement("AA:BB:CC:DD:EE:03", "Headphones", -40, service_uuids=(battery_service,))
     assert registry.for_advertisement(ours) is registry.for_scheme("ble")
