@@ -54,6 +54,8 @@ def format_status(identity: DeviceIdentity, status: DeviceStatus) -> str:
     if status.charging:
         battery += ", charging"
     motor = f"running at intensity {status.intensity} for {status.run_seconds} s" if status.running else "stopped"
+    watchdog = "none (keeps running if the link is lost)" if caps.watchdog_s is None else f"{caps.watchdog_s:g} s"
+    pad = f"pad {status.pad_temp_c:.1f} °C" if caps.reports_pad_temp else "pad temperature not reported"
     heat = "off" if status.heat == 0 else f"level {status.heat}"
     return "\n".join(
         [
@@ -61,9 +63,9 @@ def format_status(identity: DeviceIdentity, status: DeviceStatus) -> str:
             f"model       {identity.model}  (firmware {identity.firmware}, serial {identity.serial_number})",
             f"protocol    version {identity.protocol_version}",
             f"levels      intensity 1..{caps.intensity_levels}, heat 0..{caps.heat_levels}, "
-            f"watchdog {caps.watchdog_s:g} s",
+            f"watchdog {watchdog}",
             f"motor       {motor}",
-            f"heat        {heat}, pad {status.pad_temp_c:.1f} °C",
+            f"heat        {heat}, {pad}",
             f"faults      {faults}",
             f"battery     {battery}",
         ]

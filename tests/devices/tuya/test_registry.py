@@ -118,3 +118,14 @@ async def test_unknown_options_are_refused_with_a_sentence() -> None:
             pass
     with pytest.raises(TypeError, match="takes backend= and simulated="):
         await DRIVER.open(parse_address("tuya://AA:BB:CC:DD:EE:FF"), keys=object())
+
+
+async def test_the_status_text_says_there_is_no_watchdog_and_no_temperature() -> None:
+    from medctl.cli.status import format_status
+
+    async with virtual_tuya() as air:
+        async with medctl.connect(url(air), backend=backend(air)) as massager:
+            assert massager.identity is not None and massager.status is not None
+            text = format_status(massager.identity, massager.status)
+    assert "watchdog none (keeps running if the link is lost)" in text
+    assert "pad temperature not reported" in text
