@@ -185,16 +185,17 @@ class MedctlApp(App[None]):
         except (MedctlError, OSError) as exc:
             self.post_message(LinkChanged(LinkState(url, "failed", str(exc))))
             return
-        self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client))))
+        guarded = client.capabilities.watchdog_s is not None  # does it stop by itself when the link goes?
+        self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client), guarded)))
         if remember:
             self._remember(url)
         while True:
             lost = await client.wait_lost()
-            self.post_message(LinkChanged(LinkState(url, "lost", str(lost))))
+            self.post_message(LinkChanged(LinkState(url, "lost", str(lost), guarded)))
             # a session reconnects by itself (R10), otherwise r does; the client has no event for it
             while not client.connected:  # noqa: ASYNC110
                 await asyncio.sleep(LINK_POLL_S)
-            self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client))))
+            self.post_message(LinkChanged(LinkState(url, "connected", identity_text(client), guarded)))
 
     def on_link_changed(self, message: LinkChanged) -> None:
         self.link_state = message.state

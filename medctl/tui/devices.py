@@ -121,6 +121,8 @@ class LinkState:
     url: str | None = None
     phase: LinkPhase = "none"
     detail: str = ""
+    #: Whether the massager stops by its own watchdog when the link goes (False: it keeps running).
+    watchdog: bool = True
 
     @property
     def simulated(self) -> bool:
@@ -136,10 +138,13 @@ class LinkState:
         if self.phase == "failed":
             return f"Could not connect to {name}: {self.detail}"
         if self.phase == "lost":
+            if not self.watchdog:
+                return f"Link to {name} lost ({self.detail}): it has NO watchdog and keeps running — switch it off!"
             return f"Link to {name} lost ({self.detail}): the massager stops by its own watchdog."
+        unguarded = "" if self.watchdog else " · NO cut-off if this computer fails: keep its power button at hand"
         if self.simulated:
-            return f"Massager: {name} — SIMULATED, no real massager (d: choose)"
-        return f"Massager: {name}" + (f" · {self.detail}" if self.detail else "")
+            return f"Massager: {name} — SIMULATED, no real massager (d: choose)" + unguarded
+        return f"Massager: {name}" + (f" · {self.detail}" if self.detail else "") + unguarded
 
 
 def identity_text(client: Device) -> str:

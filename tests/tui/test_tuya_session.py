@@ -18,6 +18,7 @@ from medctl.tui.app import MedctlApp
 from medctl.tui.live import LiveScreen
 from medctl.tui.plan import PlanScreen
 from medctl.tui.summary import SummaryScreen
+from medctl.tui.widgets import DeviceBar
 from simulator.bleak_backend import BumbleClient, BumbleScanner
 from simulator.tuya import TuyaIdentity, VirtualTuya, virtual_tuya
 
@@ -52,6 +53,8 @@ async def test_a_whole_session_on_the_tuya_simulator_through_the_tui(
             await tui.connected(pilot)
             await pilot.press(*ALL_CLEAR)
             await tui.on_screen(pilot, PlanScreen)
+            bar = str(app.screen.query_one(DeviceBar).content)
+            assert "NO cut-off if this computer fails" in bar  # said plainly before the first session
             await pilot.press("down", "right", "enter")  # heat on; 5 minutes
             live: LiveScreen = await tui.on_screen(pilot, LiveScreen)
             await tui.until(pilot, lambda: live.last_update is not None, "the first update")
@@ -62,7 +65,9 @@ async def test_a_whole_session_on_the_tuya_simulator_through_the_tui(
             assert air.device.power is False and air.device.heat_on is False
 
 
-async def test_the_stop_key_powers_the_tuya_massager_off(make_app: Callable[..., MedctlApp], tui: Any) -> None:
+async def test_link_loss_is_told_plainly_and_the_stop_key_ends_the_session(
+    make_app: Callable[..., MedctlApp], tui: Any
+) -> None:
     async with virtual_tuya() as air:
         app = make_app(device=tuya_url(air), connector=connector(air))
         async with app.run_test(size=SIZE) as pilot:
@@ -72,7 +77,13 @@ async def test_the_stop_key_powers_the_tuya_massager_off(make_app: Callable[...,
             await pilot.press("enter")
             await tui.on_screen(pilot, LiveScreen)
             await tui.until(pilot, lambda: air.device.power, "the massager to run")
+            air.peripheral.drop()
+            await tui.until(pilot, lambda: app.link_state.phase == "lost", "the link to go")
+            assert "NO watchdog and keeps running" in app.link_state.text()
+            assert air.device.power is True  # nothing on the device stops it: the person is told to
+            air.peripheral.restore()
+            await tui.until(pilot, lambda: not air.device.power, "the reconnect to power it off", limit=30)
             await pilot.press("space")
-            summary = await tui.on_screen(pilot, SummaryScreen)
+            summary = await tui.on_screen(pilot, SummaryScreen, limit=30)
             assert summary.record.end_reason is EndReason.STOPPED
             assert air.device.power is False
