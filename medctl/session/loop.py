@@ -72,8 +72,10 @@ class ControlLoop(SessionCore):
         if session_delay is not None:  # on the session's clock, which may run faster than the loop's
             waits.add(asyncio.ensure_future(self._clock.sleep(session_delay)))
         loop_delay = None
-        if self._heartbeat_at is not None and self._heartbeat_at > asyncio.get_running_loop().time():
-            loop_delay = self._heartbeat_at - asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        if self._heartbeat_at is not None and self._heartbeat_at > now:
+            # a margin past the due time, so the driver finds it due however its clock rounds
+            loop_delay = self._heartbeat_at - now + DUE_MARGIN_S
         # (a due time already past means the heartbeat failed to go: the next round tries again)
         try:
             await asyncio.wait(waits, timeout=loop_delay, return_when=asyncio.FIRST_COMPLETED)

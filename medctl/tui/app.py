@@ -48,6 +48,12 @@ from medctl.tui.techniques import TechniquesScreen
 LINK_POLL_S: Final = 0.5
 #: Intensity levels assumed for the plan screen until a massager has said how many it has.
 DEFAULT_INTENSITY_LEVELS: Final = 5
+#: Said before every session on a massager that declares no watchdog of its own.
+NO_WATCHDOG_NOTE: Final = (
+    "This massager has no safety timer of its own: if this computer crashes or the link drops, it keeps"
+    " running until its own timer ends. medctl stops it on every way out of a session; if it ever keeps"
+    " going, switch it off at its button."
+)
 
 
 #: The command palette's main actions: (action, name, help).
@@ -231,7 +237,7 @@ class MedctlApp(App[None]):
     def _safety_passed(self, message: SafetyScreen.Passed) -> None:
         self.safety = message.check
         self._open_history()
-        self.push_screen(PlanScreen(self.history, self._intensity_levels()))
+        self.push_screen(PlanScreen(self.history, self._intensity_levels(), device_note=self._device_note()))
 
     @on(PlanScreen.Back)
     def _plan_back(self) -> None:
@@ -316,6 +322,13 @@ class MedctlApp(App[None]):
 
     def _session_running(self) -> bool:
         return any(isinstance(screen, LiveScreen) for screen in self.screen_stack)
+
+    def _device_note(self) -> str | None:
+        """A massager without a watchdog of its own keeps running if this computer stops talking to it."""
+        client = self.link.client
+        if client is None or client.identity is None or client.capabilities.watchdog_s is not None:
+            return None
+        return NO_WATCHDOG_NOTE
 
     def _intensity_levels(self) -> int:
         client = self.link.client

@@ -53,11 +53,13 @@ class PlanScreen(Screen[None]):
     class Back(Message):
         """Go back to the safety check."""
 
-    def __init__(self, history: HistoryStore | None, max_intensity: int) -> None:
+    def __init__(self, history: HistoryStore | None, max_intensity: int, *, device_note: str | None = None) -> None:
+        """*device_note*: what the person must know about this massager before a session (shown plainly)."""
         super().__init__()
         self._history = history
         self._max_intensity = max_intensity
         self._warnings: list[str] = []
+        self._device_note = device_note
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,6 +75,8 @@ class PlanScreen(Screen[None]):
                 yield Static("", id="frequency-text", markup=False)
                 yield Input(placeholder="Reason to go ahead anyway (it is recorded)", id="override")
             yield Static("", id="plan-message", markup=False)
+            if self._device_note:
+                yield Static(self._device_note, id="device-note", markup=False)
             yield Static(
                 "The session starts at the lightest setting; increases unlock after a one-minute warm-up.",
                 id="plan-hint",

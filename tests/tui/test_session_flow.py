@@ -6,8 +6,10 @@ workers share looptime's virtual loop clock: a 5-minute session takes a fraction
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,39 @@ async def test_a_red_flag_ends_in_advice_and_no_session(
         assert not connector.device.state.running
     with HistoryStore(tmp_path / "history.sqlite3") as history:
         assert history.sessions() == []
+
+
+class _NoWatchdog:
+    """The simulated massager as a device that declares no watchdog of its own (as some makers' do)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def capabilities(self) -> Any:
+        return dataclasses.replace(self._inner.capabilities, watchdog_s=None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_the_plan_screen_says_plainly_when_the_massager_has_no_watchdog(
+    make_app: Callable[..., MedctlApp], tui: Any
+) -> None:
+    plain = tui.SimConnector()
+
+    @contextlib.asynccontextmanager
+    async def no_watchdog(url: str) -> AsyncIterator[Any]:
+        async with plain(url) as client:
+            yield _NoWatchdog(client)
+
+    for connector, told in ((plain, False), (no_watchdog, True)):
+        app = make_app(connector=connector)
+        async with app.run_test(size=SIZE) as pilot:
+            await tui.connected(pilot)
+            await pilot.press(*ALL_CLEAR)
+            await tui.on_screen(pilot, PlanScreen)
+            notes = [str(note.content) for note in app.screen.query("#device-note").results(Static)]
+            assert bool(notes) is told
+            if told:
+                assert "no safety timer" in notes[0] and "switch it off at its button" in notes[0]
