@@ -63,7 +63,9 @@ def main() -> None:
     virtual = virtual_session.run()
     print(virtual_session.report(virtual), "\n")
     figures["virtual_session"] = {
-        "session_s": virtual.session_s, "engine_s": virtual.engine_s, "baseline_s": virtual.baseline_s
+        "session_s": virtual.session_s,
+        "engine_s": virtual.engine_s,
+        "baseline_s": virtual.baseline_s,
     }
 
     points = scale.run(tuple(int(n) for n in args.sizes.split(",")), args.scale_seconds)

@@ -106,7 +106,6 @@ class Deviations:
             return ErrorCode.BAD_VALUE
         return code
 
-
     def accepts(self, refusal: ErrorCode) -> bool:
         """Does the firmware let a request through that its authentication step refused with *refusal*?"""
         return self.replay_accepted and refusal is ErrorCode.REPLAYED

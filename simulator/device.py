@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 
 #: Poll period in loop seconds: bounds how late the watchdog and auto-off can fire (by 0.1 s,
 #: a tenth of the heartbeat interval; a finer tick only costs CPU, see bench/virtual_session.py).
-TICK_S: Final = 0.1
+#: The longest the tick sleeps with nothing due (link seconds): the thermal model's drift is shown
+#: in STATUS once a second anyway.
+MAX_IDLE_S: Final = 1.0
+#: A moment falls due a little after its deadline, so the poll surely finds it passed.
+DUE_MARGIN_S: Final = 0.001
 
 
 class _Endpoint(Protocol):
@@ -48,15 +52,17 @@ class SimulatedDevice:
         config: DeviceConfig | None = None,
         clock: Clock | None = None,
         *,
-        tick_s: float = TICK_S,
+        max_idle_s: float = MAX_IDLE_S,
         seed: int = 0,
     ) -> None:
         self.config = config if config is not None else DeviceConfig()
         self.clock: Clock = clock if clock is not None else LoopClock()
-        self._tick_s = tick_s
+        self._max_idle_s = max_idle_s
         self._firmware = Firmware(self.config, self.clock.now, _loop_time, on_change=self._notify)
         self.faults = FaultInjector(self._firmware, seed=seed)
         self._changed = asyncio.Event()
+        #: Set when a frame or an injected fault changed the firmware: the tick polls at once.
+        self._wake = asyncio.Event()
         self._ticker: asyncio.Task[None] | None = None
         self._endpoints: list[_Endpoint] = []
         self._links: list[InProcessLink] = []
@@ -140,12 +146,23 @@ class SimulatedDevice:
         return endpoint
 
     async def _tick(self) -> None:
+        """Poll the firmware when something falls due (a STATUS, the watchdog, a budget, the pad
+        crossing its limit), when a frame or an injected fault changes it, and at least every
+        *max_idle_s* — not on a fixed short period, so a virtual-clock session does not spend its
+        time polling a device with nothing to do."""
+        speed = getattr(self.clock, "speed", 1.0)
         while True:
             self._firmware.poll()
-            await asyncio.sleep(self._tick_s)
+            self._wake.clear()  # the poll's own change notice is not news
+            device_s, link_s = self._firmware.due_in()
+            wait = min(device_s / speed, link_s, self._max_idle_s) + DUE_MARGIN_S
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     def _notify(self) -> None:
-        """Wake every :meth:`wait_for`: set the current event and start a fresh one."""
+        """Wake every :meth:`wait_for` (set the current event, start a fresh one) and the tick."""
+        self._wake.set()
         self._changed.set()
         self._changed = asyncio.Event()
 

@@ -334,6 +334,35 @@ class Firmware:
         self._send_periodic_status(now)
         self._changed()
 
+    def due_in(self) -> tuple[float, float]:
+        """How long until :meth:`poll` has something to do: (device seconds, link seconds); ``inf``
+        when nothing is coming. Frames and injected faults poll through ``on_change`` instead."""
+        p, cfg, schedule = self._physics, self.config, self._schedule
+        now = self._now()
+        device = [math.inf if cfg.deviations.no_periodic_status else schedule.next_status - now]
+        if p.motor is MotorState.RUNNING:
+            if not p.run_budget.locked:
+                device.append(cfg.auto_off_s - p.run_budget.used)
+            if p.battery is not None and p.battery > 0 and cfg.battery_drain_per_min > 0:
+                device.append(p.battery / cfg.battery_drain_per_min * 60)
+        if p.heat > 0 and not p.heat_budget.locked:
+            device.append(cfg.heat_limit_s - p.heat_budget.used)
+        device.append(self._over_temperature_in())
+        link = math.inf
+        if self._owner.controller_id is not None and self._owner.deadline is not None:
+            link = self._owner.deadline - self._link_clock()
+        return max(0.0, min(device)), max(0.0, link)
+
+    def _over_temperature_in(self) -> float:
+        """Device seconds until the pad crosses the limit on its way to the heat target (first order)."""
+        p, cfg = self._physics, self.config
+        target, limit = cfg.heat_target_c(p.heat), cfg.max_temp_c
+        if p.faults & Fault.OVER_TEMPERATURE or target <= limit:
+            return math.inf
+        if p.pad_temp_c > limit:
+            return 0.0
+        return cfg.time_constant_s * math.log((target - p.pad_temp_c) / (target - limit))
+
     # --- observation -----------------------------------------------------------------------
 
     @property
