@@ -28,7 +28,8 @@ from dataclasses import replace
 from types import TracebackType
 
 from medctl.coalesce import LatestWinsQueue
-from medctl.errors import ConnectionLost, MedctlError
+from medctl.devices.base import FaultFlag
+from medctl.errors import CommandRefused, ConnectionLost, MedctlError
 from medctl.session import rules
 from medctl.session.choice import HistoryChoice
 from medctl.session.core import RECONNECT_BACKOFF_S
@@ -107,7 +108,7 @@ class Session(ControlLoop):
         try:
             await self._drive_intensity(1, start=True)
             if has_heat:
-                await self._drive_heat(heat)  # set even when 0: the heater may have been left on
+                heat = await self._start_heat(heat)
         except BaseException:
             if self._end_reason is not None:  # stopped while starting: that stop is the outcome
                 return
@@ -123,6 +124,26 @@ class Session(ControlLoop):
             self._record("heat", heat=self._heat)
         self._spawn(self._run(), "medctl-session")
         self._spawn(self._watch_link(), "medctl-link-watch")
+
+    async def _start_heat(self, heat: int) -> int:
+        """The plan's heat, set even when 0 (the heater may have been left on). Heat is optional
+        (R2): a massager that refuses it now (a fault such as over-temperature or its heater's
+        time limit, latched before we could see it) gets a session without heat (R11), said so."""
+        try:
+            await self._drive_heat(heat)
+            return heat
+        except CommandRefused as refusal:
+            if heat == 0:
+                raise
+            status = self._massager.status  # its STATUS came before the refusal, on the same link
+            if status is not None and status.faults & FaultFlag.OVER_TEMPERATURE:
+                reason = f"the pad overheated ({status.pad_temp_c:.0f} °C)"
+            else:
+                reason = f"the massager refused heat ({refusal})"
+            self._heat_blocked = f"{reason}: heat stays off for this session"
+            self._announce(f"{reason}; the massager keeps the heat off — the session goes on without it")
+            await self._drive_heat(0)
+            return 0
 
     async def wait(self) -> SessionSummary:
         """Until the session ends; returns its summary."""

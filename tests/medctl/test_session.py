@@ -393,3 +393,17 @@ async def test_the_run_budget_running_out_ends_the_session() -> None:
         assert record.end_reason is EndReason.COMPLETED
         assert any("switched itself off" in notice for notice in record.notices)
         assert not device.state.running
+
+
+async def test_a_pad_that_overheated_just_before_the_start_means_a_session_without_heat() -> None:
+    """The device latches over-temperature as the session starts: its SET_HEAT is refused, and
+    the session goes on without heat (R11), saying why — it does not fail to start."""
+    async with simulated_massager() as (device, client):
+        device.faults.force_over_temperature()
+        async with client.session(SessionPlan(minutes=5, heat=True), safety=SAFE) as session:
+            await until(session, 5)
+            assert not session.done and device.state.running and device.state.heat == 0
+            assert session.heat == 0
+            assert any("overheated" in notice for notice in session.record.notices)
+            with pytest.raises(RuleViolation):
+                await session.set_heat(1)
