@@ -304,7 +304,7 @@ class SessionCore:
                 faults=status.faults,
             )
         if status is not None and status.faults & Fault.OVER_TEMPERATURE:
-            self._heat_blocked = "the pad is still too hot: heat stays off for this session"
+            self._heat_blocked = "the pad overheated and is still too hot: heat stays off for this session"
 
     def _enter(self, phase: Phase) -> None:
         if phase in ACTIVE_PHASES:

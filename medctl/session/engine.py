@@ -104,6 +104,8 @@ class Session(ControlLoop):
         self._unsubscribe.append(self._massager.on_fault(self._on_fault))
         has_heat = self._massager.capabilities.heat_levels > 0
         heat = 1 if self.plan.heat and has_heat and not self._heat_blocked else 0
+        if self.plan.heat and has_heat and self._heat_blocked:
+            self._announce(self._heat_blocked)  # heat was planned: say why there is none
         rules.check_start_level(1, heat)
         try:
             await self._drive_intensity(1, start=True)
