@@ -37,7 +37,8 @@ from medctl.models import Capabilities, DeviceIdentity, DeviceStatus
 from medctl.pairing import pair
 from medctl.session import DEFAULT_HISTORY, NO_HISTORY, SafetyCheck, SessionPlan
 
-__version__ = "0.1.0"
+#: The one place the version is defined; pyproject.toml reads it ([tool.setuptools.dynamic]).
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "DEFAULT_HISTORY",
