@@ -60,10 +60,14 @@ class FrameError(ProtocolError):
 
 
 class TruncatedFrame(FrameError):
+    """Fewer bytes than a frame's header, payload and CRC need (SPEC.md §4.2)."""
+
     name = "truncated"
 
 
 class OversizeFrame(FrameError):
+    """More bytes than the 20 a frame may have (SPEC.md §3.2)."""
+
     name = "oversize"
 
 
@@ -74,6 +78,8 @@ class BadLength(FrameError):
 
 
 class BadCRC(FrameError):
+    """The CRC-16/CCITT-FALSE does not match the frame's bytes (SPEC.md §4.1)."""
+
     name = "bad_crc"
 
 
@@ -107,11 +113,15 @@ class MessageError(ProtocolError):
 
 
 class UnknownType(MessageError):
+    """A message type the protocol does not define (SPEC.md §5.1)."""
+
     name = "unknown_type"
     code = ErrorCode.UNKNOWN_TYPE
 
 
 class BadPayload(MessageError):
+    """A payload whose size or contents do not fit its message type (SPEC.md §5)."""
+
     name = "bad_payload"
     code = ErrorCode.BAD_LENGTH
 

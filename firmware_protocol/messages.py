@@ -20,6 +20,8 @@ from firmware_protocol.frame import Frame
 
 
 class MsgType(IntEnum):
+    """The message type byte: requests below ``0x80``, answers and events above (SPEC.md §5.1)."""
+
     HELLO = 0x01
     GOODBYE = 0x02
     GET_INFO = 0x03
@@ -42,12 +44,16 @@ class MsgType(IntEnum):
 
 
 class InfoField(IntEnum):
+    """Which text GET_INFO asks for: model, firmware version or serial number (SPEC.md §7.4.3)."""
+
     MODEL = 0x01
     FIRMWARE = 0x02
     SERIAL = 0x03
 
 
 class MotorState(IntEnum):
+    """Whether the motor runs, as STATUS reports it (SPEC.md §5.5)."""
+
     IDLE = 0
     RUNNING = 1
 
@@ -77,12 +83,16 @@ UNDEFINED_FAULT_BITS: Final = 0xFF & ~ALL_FAULTS.value
 
 
 class Feature(IntFlag):
+    """What a device has besides the motor, as HELLO's answer reports it (SPEC.md §5.7)."""
+
     NONE = 0
     HEAT = 0x01
     BATTERY = 0x02
 
 
 class StatusFlag(IntFlag):
+    """STATUS's flag bits: charging, and whether this link owns the session (SPEC.md §5.7)."""
+
     NONE = 0
     CHARGING = 0x01
     OWNED = 0x02
@@ -170,11 +180,15 @@ class Hello(Request):
 
 @dataclass(frozen=True, slots=True)
 class Goodbye(Request):
+    """GOODBYE: the controller leaves; the device stops if this link owned the session (SPEC.md §7.4.2)."""
+
     TYPE: ClassVar = MsgType.GOODBYE
 
 
 @dataclass(frozen=True, slots=True)
 class GetInfo(Request):
+    """GET_INFO: one text field of the device's identity (SPEC.md §7.4.3)."""
+
     TYPE: ClassVar = MsgType.GET_INFO
     LAYOUT: ClassVar = struct.Struct(">B")
     info: InfoField
@@ -190,6 +204,8 @@ class GetInfo(Request):
 
 @dataclass(frozen=True, slots=True)
 class GetStatus(Request):
+    """GET_STATUS: a STATUS now, besides the periodic ones (SPEC.md §7.4.4)."""
+
     TYPE: ClassVar = MsgType.GET_STATUS
 
 
@@ -210,23 +226,31 @@ class Stop(Request):
 
 @dataclass(frozen=True, slots=True)
 class SetIntensity(_ByteRequest):
+    """SET_INTENSITY: the motor's level while it runs (SPEC.md §7.4.7)."""
+
     TYPE: ClassVar = MsgType.SET_INTENSITY
     level: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetHeat(_ByteRequest):
+    """SET_HEAT: the heater's level, 0 for off (SPEC.md §7.4.8)."""
+
     TYPE: ClassVar = MsgType.SET_HEAT
     level: int
 
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat(Request):
+    """HEARTBEAT: feeds the device's watchdog when there is nothing else to send (SPEC.md §7.4.9, §7.5)."""
+
     TYPE: ClassVar = MsgType.HEARTBEAT
 
 
 @dataclass(frozen=True, slots=True)
 class ClearFaults(Request):
+    """CLEAR_FAULTS: clear the latched faults named, if their cause has gone (SPEC.md §7.4.10, §7.7)."""
+
     TYPE: ClassVar = MsgType.CLEAR_FAULTS
     LAYOUT: ClassVar = struct.Struct(">B")
     faults: Fault

@@ -48,10 +48,12 @@ INI_OPTION: Final = "medctl_fixtures"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare the ini option that turns the fixtures on for a whole project."""
     parser.addini(INI_OPTION, "add medctl's fixtures (medctl_sim, medctl_history, ...)", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Add the fixtures only when asked (``-p`` or the ini option), so they never shadow an app's own."""
     asked = PLUGIN_NAME in (getattr(config.option, "plugins", None) or [])
     if (asked or config.getini(INI_OPTION)) and not config.pluginmanager.has_plugin("medctl-fixtures"):
         config.pluginmanager.register(MedctlFixtures(), "medctl-fixtures")

@@ -33,17 +33,8 @@ KNOWN_UNDOCUMENTED = frozenset({
     "medctl.AddressError", "medctl.CommandCancelled", "medctl.ConnectionLost", "medctl.DeviceBusy",
     "medctl.DeviceFault", "medctl.DeviceTimeout", "medctl.KeyStoreError", "medctl.OutOfRange",
     "medctl.PairingError", "medctl.ProtocolMismatch", "medctl.TransportError", "medctl.DeviceIdentity",
-    "medctl.session.HistoryChoice", "medctl.session.EndReason", "medctl.session.Phase",
-    "medctl.session.SafetyQuestion", "medctl.session.SafetyDecision",
     "medctl.devices.DeviceIdentity", "medctl.devices.fault_names", "medctl.devices.Device",
     "medctl.devices.for_scheme",
-    "firmware_protocol.BadCRC", "firmware_protocol.BadPayload", "firmware_protocol.OversizeFrame",
-    "firmware_protocol.TruncatedFrame", "firmware_protocol.UnknownType", "firmware_protocol.ClearFaults",
-    "firmware_protocol.Feature", "firmware_protocol.GetInfo", "firmware_protocol.GetStatus",
-    "firmware_protocol.Goodbye", "firmware_protocol.Heartbeat", "firmware_protocol.InfoField",
-    "firmware_protocol.MotorState", "firmware_protocol.MsgType", "firmware_protocol.SetHeat",
-    "firmware_protocol.SetIntensity", "firmware_protocol.StatusFlag",
-    "medctl.pytest_plugin.pytest_addoption", "medctl.pytest_plugin.pytest_configure",
 })
 
 

@@ -13,6 +13,8 @@ from typing import Final
 
 
 class HistoryChoice(Enum):
+    """A named choice of history instead of a store: :data:`DEFAULT_HISTORY` or :data:`NO_HISTORY`."""
+
     DEFAULT = "default"
     NONE = "none"
 

@@ -66,6 +66,8 @@ class SessionPlan:
 
 @dataclass(frozen=True)
 class SafetyQuestion:
+    """One question of the safety check (R8): the :class:`SafetyCheck` field it answers and its text."""
+
     field: str
     text: str
     #: True: a "yes" ends in advice to see a doctor, not in a session.

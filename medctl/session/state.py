@@ -14,6 +14,8 @@ from medctl.session.rules import RuleViolation
 
 
 class Phase(StrEnum):
+    """Where a session is: ready, warm-up (R3), massage, step-down (R5), paused, interrupted (R10) or done."""
+
     READY = "ready"
     WARM_UP = "warm_up"
     MASSAGE = "massage"
@@ -37,6 +39,8 @@ PHASE_TEXT: Final = {
 
 
 class EndReason(StrEnum):
+    """Why a session ended, as recorded in the history and mapped to ``medctl session``'s exit code."""
+
     COMPLETED = "completed"
     STOPPED = "stopped"
     TOO_MUCH = "too_much"

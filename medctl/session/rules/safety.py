@@ -16,6 +16,8 @@ SEE_A_DOCTOR: Final = (
 
 @dataclass(frozen=True)
 class SafetyDecision:
+    """R8's verdict on a safety check: whether a session may start, and the sentence to show either way."""
+
     allowed: bool
     message: str
 
