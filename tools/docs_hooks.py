@@ -4,6 +4,10 @@ The vectors live in ``firmware_protocol/vectors/`` (the package reads them from 
 the site's ``docs/`` folder; :func:`on_files` adds each JSON file to the site as
 ``protocol/vectors/NAME`` so the vectors page links to the very files the tests use.
 
+Docstrings use Sphinx's roles (``:class:`~medctl.X```); mkdocstrings leaves the role's name in
+front of the code, so :func:`on_page_content` drops it, and a ``~`` keeps only the last name, as
+Sphinx shows it.
+
 Files included as they are (SECURITY.md, SPEC.md) link to each other by their places in the
 repository; :func:`on_page_markdown` points such links at the pages that render those files.
 """
@@ -23,6 +27,7 @@ VECTORS = ROOT / "firmware_protocol" / "vectors"
 
 #: repository file -> the site page that renders it
 RENDERED = {"firmware_protocol/SPEC.md": "protocol/spec.md", "SECURITY.md": "security.md"}
+ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):(<code>)(~?)([^<]*)(</code>)")
 LINK = re.compile(r"\]\(((?:\.\./)*)(" + "|".join(re.escape(path) for path in RENDERED) + r")(#[^)]*)?\)")
 
 
@@ -40,3 +45,11 @@ def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> st
         return f"]({target}{match.group(3) or ''})"
 
     return LINK.sub(to_page, markdown)
+
+
+def on_page_content(html: str, page: Page, config: Any, files: Files) -> str:
+    def plain(match: re.Match[str]) -> str:
+        name = match.group(3).rsplit(".", 1)[-1] if match.group(2) else match.group(3)
+        return f"{match.group(1)}{name}{match.group(4)}"
+
+    return ROLE.sub(plain, html)
