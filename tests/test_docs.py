@@ -11,11 +11,13 @@ import importlib
 import importlib.util
 import inspect
 import re
+import shlex
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from medctl.cli import build_parser, with_default_command
 from medctl.pytest_plugin import MedctlFixtures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,3 +142,33 @@ def test_check_vectors_example_finds_every_vector_passing(capsys: pytest.Capture
     assert load("check_vectors").main() == 0
     out = capsys.readouterr().out
     assert re.fullmatch(r"(\d+) of \1 frame vectors pass\n", out), out
+
+
+SHELL_FENCE = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def documented_command_lines() -> list[tuple[str, list[str]]]:
+    """Every ``medctl ...`` line of a shell block on the site's pages and in the README, as argv."""
+    found = []
+    for page in [*site_pages(), ROOT / "README.md"]:
+        for block in SHELL_FENCE.findall(page.read_text(encoding="utf-8")):
+            for line in block.splitlines():
+                words = shlex.split(line, comments=True)
+                for start, word in enumerate(words):
+                    if word in ("medctl", ".venv/bin/medctl"):
+                        found.append((page.relative_to(ROOT).as_posix(), words[start + 1:]))
+                        break
+    return found
+
+
+def test_every_documented_command_line_parses() -> None:
+    """The command lines the docs show are accepted by the command as it is now (none is run)."""
+    lines = documented_command_lines()
+    assert len(lines) > 20
+    for page, argv in lines:
+        if argv in ([], ["--version"]):
+            continue
+        try:
+            build_parser().parse_args(with_default_command(argv))
+        except SystemExit as exit_:
+            pytest.fail(f"{page}: `medctl {shlex.join(argv)}` is refused (exit {exit_.code})")
