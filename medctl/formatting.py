@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,13 @@ def clock_text(seconds: float) -> str:
         return "-:--"
     whole = max(0, math.ceil(seconds - 1e-9))
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+def heat_target_text(level: int, targets_c: Sequence[float] | None) -> str:
+    """`` (~42 °C)``: the pad temperature heat *level* aims at, when the device says; else empty."""
+    if level <= 0 or targets_c is None or level > len(targets_c):
+        return ""
+    return f" (~{targets_c[level - 1]:.0f} °C)"
 
 
 def feedback_text(feedback: Feedback | None) -> str:

@@ -14,6 +14,7 @@ import json
 import shutil
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -33,7 +34,7 @@ from medctl.cli.common import (
 from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
 from medctl.connection import connect
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text
+from medctl.formatting import clock_text, heat_target_text
 from medctl.history import Feedback, HistoryStore, default_db_path
 from medctl.session import (
     QUESTIONS,
@@ -46,7 +47,9 @@ from medctl.session import (
     SessionPlan,
     SessionUpdate,
 )
+from medctl.session.cues import cue_between
 from medctl.session.rules.frequency import overdone_advice
+from medctl.tui.config import default_config_path, load_config
 
 EXIT_BY_REASON: Final = {
     EndReason.COMPLETED: EXIT_OK,
@@ -78,6 +81,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--override-frequency", metavar="REASON", help="go ahead despite frequency advice (recorded with REASON)"
     )
     parser.add_argument("--no-feedback", action="store_true", help="do not ask for feedback afterwards")
+    parser.add_argument(
+        "--no-bell",
+        action="store_true",
+        help="no terminal bell when increases unlock, at the step-down and at the end (bell = false in config.toml)",
+    )
     add_db_option(parser)
     parser.set_defaults(run=run)
 
@@ -105,7 +113,8 @@ async def run(args: argparse.Namespace) -> int:
                     )
                     ctrl_c.session = session  # from here Ctrl-C ends the session, even while it starts
                     async with session:
-                        await _drive(session, out)
+                        bell = not args.no_bell and load_config(default_config_path()).config.bell
+                        await _drive(session, out, bell=bell, heat_targets_c=massager.capabilities.heat_targets_c)
                 except FrequencyOverrideRequired as exc:
                     print(f"medctl: {exc}", file=sys.stderr)
                     print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
@@ -191,14 +200,16 @@ def ask_feedback() -> Feedback:
     return Feedback(relief=relief, soreness=soreness, sharp_pain=sharp)  # type: ignore[arg-type]
 
 
-async def _drive(session: Session, out: TextIO) -> None:
+async def _drive(
+    session: Session, out: TextIO, *, bell: bool = True, heat_targets_c: Sequence[float] | None = None
+) -> None:
     """Show progress and turn keys into actions until the session ends."""
     actions: asyncio.Queue[str] = asyncio.Queue()
     with keypresses(lambda key: actions.put_nowait(_ACTION_KEYS.get(key, ""))) as interactive:
         print("Tips: " + " ".join(SAFETY_TIPS[3:]), file=out)
         if interactive:
             print(KEYS_HELP, file=out)
-        view = _ProgressView(out, live=interactive and out.isatty())
+        view = _ProgressView(out, live=interactive and out.isatty(), bell=bell, heat_targets_c=heat_targets_c)
         worker = asyncio.create_task(_act(session, actions, view))
         try:
             async for update in session.updates():
@@ -250,18 +261,26 @@ async def _act(session: Session, actions: asyncio.Queue[str], view: _ProgressVie
 class _ProgressView:
     """One redrawn line on a terminal; occasional plain lines otherwise."""
 
-    def __init__(self, out: TextIO, *, live: bool) -> None:
+    def __init__(
+        self, out: TextIO, *, live: bool, bell: bool = True, heat_targets_c: Sequence[float] | None = None
+    ) -> None:
         self._out = out
         self._live = live
+        self._bell = bell
+        self._heat_targets_c = heat_targets_c
+        self._previous: SessionUpdate | None = None
         self._last_phase: str | None = None
         self._last_plain_s = -PLAIN_PROGRESS_EVERY_S
         self._last_notice: str | None = None
 
     def show(self, update: SessionUpdate) -> None:
+        previous, self._previous = self._previous, update
+        if self._bell and cue_between(previous, update) is not None:
+            self._out.write("\a")
         if update.notice and update.notice != self._last_notice:
             self._last_notice = update.notice
             self.say(update.notice)
-        line = format_progress(update)
+        line = format_progress(update, heat_targets_c=self._heat_targets_c)
         if self._live and update.phase.value != self._last_phase:
             self._last_phase = update.phase.value
             self.say(f"— {update.phase_text}")
@@ -284,14 +303,14 @@ class _ProgressView:
             print(file=self._out)
 
 
-def format_progress(update: SessionUpdate, width: int = 12) -> str:
+def format_progress(update: SessionUpdate, width: int = 12, *, heat_targets_c: Sequence[float] | None = None) -> str:
     filled = round(update.progress * width)
     bar = "█" * filled + "░" * (width - filled)
     temp = "--.-" if update.pad_temp_c is None else f"{update.pad_temp_c:4.1f}"
     phase = update.phase.value.replace("_", "-")
     return (
         f"[{phase}] {bar} {clock_text(update.time_left_s)} left  intensity {update.intensity}  "
-        f"heat {update.heat}  {temp} °C  {update.next_action}"
+        f"heat {update.heat}{heat_target_text(update.heat, heat_targets_c)}  {temp} °C  {update.next_action}"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -216,12 +217,19 @@ class MedctlApp(App[None]):
             self.action_choose_device()
 
     def _remember(self, url: str) -> None:
+        self._save_config(replace(self.config, device=url))
+
+    def _save_config(self, config: TuiConfig) -> None:
         try:
-            save_config(self._config_path, TuiConfig(device=url))
+            save_config(self._config_path, config)
         except MedctlError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
-        self.config = TuiConfig(device=url)
+        self.config = config
+
+    @on(LiveScreen.BellSwitched)
+    def _bell_switched(self, message: LiveScreen.BellSwitched) -> None:
+        self._save_config(replace(self.config, bell=message.on))
 
     @work(exclusive=True, group="reconnect")
     async def action_reconnect(self) -> None:
@@ -252,7 +260,14 @@ class MedctlApp(App[None]):
             return
         assert self.safety is not None, "the plan screen opens only after the safety check passed"
         self.push_screen(
-            LiveScreen(client, message.plan, safety=self.safety, history=self.history, override=message.override)
+            LiveScreen(
+                client,
+                message.plan,
+                safety=self.safety,
+                history=self.history,
+                override=message.override,
+                bell=self.config.bell,
+            )
         )
 
     @on(LiveScreen.NotStarted)

@@ -1,7 +1,8 @@
 """The TUI's settings file: the remembered default massager, a small TOML file.
 
 It lives in the user's config directory (``~/.config/medctl/config.toml`` on Linux;
-``MEDCTL_CONFIG`` overrides the path) and holds one line, ``device = "serial:///dev/ttyUSB0"``.
+``MEDCTL_CONFIG`` overrides the path) and holds ``device = "serial:///dev/ttyUSB0"`` and,
+when the bell is switched off, ``bell = false`` (the CLI reads it too).
 A missing file means nothing is remembered; a file that cannot be read or understood gives
 a notice that says what to do, never a crash, and the TUI carries on as if it were missing.
 Writes go to a temporary file created exclusively beside it (a random name, never one
@@ -35,6 +36,8 @@ class TuiConfig:
     """What the TUI remembers between runs."""
 
     device: str | None = None
+    #: A terminal bell when increases unlock, at the step-down and at the end (``bell = false``: silent).
+    bell: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,19 @@ def load_config(path: Path) -> LoadedConfig:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return _ignored(path, f"is not valid TOML ({exc})")
+    bell = document.get("bell", True)
+    if not isinstance(bell, bool):
+        return _ignored(path, "has a bell that is not true or false; write it as bell = false")
     device = document.get("device")
     if device is None:
-        return LoadedConfig(TuiConfig())
+        return LoadedConfig(TuiConfig(bell=bell))
     if not isinstance(device, str):
         return _ignored(path, 'has a device that is not text; write it as device = "serial:///dev/ttyUSB0"')
     try:
         parse_address(device)
     except AddressError as exc:
         return _ignored(path, f"names a device medctl cannot use: {exc}")
-    return LoadedConfig(TuiConfig(device=device))
+    return LoadedConfig(TuiConfig(device=device, bell=bell))
 
 
 def save_config(path: Path, config: TuiConfig) -> None:
@@ -84,6 +90,8 @@ def save_config(path: Path, config: TuiConfig) -> None:
     lines = ["# medctl settings, written by the TUI when you choose to remember a massager"]
     if config.device is not None:
         lines.append(f"device = {toml_string(config.device)}")
+    if not config.bell:
+        lines.append("bell = false")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"))

@@ -23,7 +23,7 @@ KEYS: Final = (
     (
         "Session",
         "space or esc STOP · + more · - less · t too much (one step lighter) · h heat up · c heat down · "
-        "p pause / resume",
+        "p pause / resume · b bell on / off",
     ),
     ("Summary", "↑↓ move · ←→ change · enter save feedback · esc skip · r reconnect after a lost link"),
     ("History", "↑↓ sessions · j export JSON · v export CSV · esc back"),

@@ -26,10 +26,11 @@ from textual.widgets import Button, Footer, Header, ProgressBar, Static
 
 from medctl.devices.device import Device
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text
+from medctl.formatting import clock_text, heat_target_text
 from medctl.history import HistoryStore
 from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
 from medctl.session.choice import DEFAULT_HISTORY
+from medctl.session.cues import cue_between
 from medctl.tui.widgets import DeviceBar, LevelMeter, TemperaturePlot
 
 #: Redraws at most this often (loop seconds) unless the phase, a level or a notice changed.
@@ -63,6 +64,7 @@ class LiveScreen(Screen[None]):
         Binding("h", "heat(1)", "Heat+"),
         Binding("c", "heat(-1)", "Heat-"),
         Binding("p", "pause", "Pause"),
+        Binding("b", "switch_bell", "Bell on/off", show=False),
     ]
 
     class Progress(Message, bubble=False):
@@ -94,6 +96,13 @@ class LiveScreen(Screen[None]):
             super().__init__()
             self.record = record
 
+    class BellSwitched(Message):
+        """The person switched the bell on or off (the app remembers it)."""
+
+        def __init__(self, on: bool) -> None:
+            super().__init__()
+            self.on = on
+
     class NotStarted(Message):
         """The session could not start (frequency advice without override, a device problem…)."""
 
@@ -109,8 +118,10 @@ class LiveScreen(Screen[None]):
         safety: SafetyCheck,
         history: HistoryStore | None,
         override: str | None = None,
+        bell: bool = True,
     ) -> None:
         super().__init__()
+        self.bell = bell
         self._client = client
         self._plan = plan
         self._safety = safety
@@ -187,6 +198,8 @@ class LiveScreen(Screen[None]):
         """Draw an update, touching only what changed (a redraw costs more than a comparison)."""
         update = message.update
         previous, self.last_update = self.last_update, update
+        if self.bell and cue_between(previous, update) is not None:
+            self.app.bell()
         if previous is None or previous.phase is not update.phase:
             self._show_text("#phase", PHASE_TITLES[update.phase])
             self.query_one("#phase-row").set_classes(f"-{update.phase.value.replace('_', '-')}")
@@ -217,7 +230,10 @@ class LiveScreen(Screen[None]):
     def _show_levels(self, update: SessionUpdate) -> None:
         caps = self._client.capabilities if self._client.identity is not None else None
         self.query_one("#intensity", LevelMeter).show(update.intensity, caps.intensity_levels if caps else 5)
-        self.query_one("#heat", LevelMeter).show(update.heat, caps.heat_levels if caps else 2, off_text="off")
+        targets = caps.heat_targets_c if caps else None
+        self.query_one("#heat", LevelMeter).show(
+            update.heat, caps.heat_levels if caps else 2, off_text="off", detail=heat_target_text(update.heat, targets)
+        )
 
     def _sample(self, update: SessionUpdate) -> None:
         if update.pad_temp_c is None or update.massage_s < self._next_sample_s:
@@ -236,6 +252,12 @@ class LiveScreen(Screen[None]):
         self._stop_requested = True
         if self.session is not None:
             self.run_worker(self.session.stop(), group="stop")
+
+    def action_switch_bell(self) -> None:
+        """The bell at the moments that matter (increases unlock, step-down, end): on or off."""
+        self.bell = not self.bell
+        self.say("Bell on." if self.bell else "Bell off.")
+        self.post_message(self.BellSwitched(self.bell))
 
     def action_increase(self) -> None:
         self._act(lambda s: s.increase())

@@ -50,7 +50,8 @@ class LevelMeter(Static):
         super().__init__("", markup=False, id=id, classes="level-meter")
         self._label = label
 
-    def show(self, level: int, maximum: int, *, off_text: str | None = None) -> None:
+    def show(self, level: int, maximum: int, *, off_text: str | None = None, detail: str = "") -> None:
+        """*detail* follows the level (the heat target, `` (~42 °C)``)."""
         text = Text(f"{self._label:<10}")
         maximum = max(maximum, level, 1)
         text.append("██" * level, style="bold")
@@ -58,7 +59,7 @@ class LevelMeter(Static):
         if level == 0 and off_text is not None:
             text.append(f"  {off_text}")
         else:
-            text.append(f"  {level} of {maximum}")
+            text.append(f"  {level} of {maximum}{detail}")
         self.update(text, layout=False)
 
 

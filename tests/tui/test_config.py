@@ -63,3 +63,14 @@ def test_the_path_follows_medctl_config(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert default_config_path() == tmp_path / "mine.toml"
     monkeypatch.delenv("MEDCTL_CONFIG")
     assert default_config_path().name == "config.toml" and default_config_path().parent.name == "medctl"
+
+
+def test_the_bell_setting_reads_back_and_a_bad_one_is_a_notice(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(path, TuiConfig(bell=False))
+    assert load_config(path).config == TuiConfig(bell=False)
+    save_config(path, TuiConfig(device="sim://"))
+    assert "bell" not in path.read_text() and load_config(path).config.bell
+    path.write_text("bell = 1\n")
+    loaded = load_config(path)
+    assert loaded.config == TuiConfig() and loaded.notice is not None and "bell = false" in loaded.notice
