@@ -41,6 +41,7 @@ from firmware_protocol.errors import (
 )
 from firmware_protocol.frame import Frame
 from firmware_protocol.messages import (
+    IDENTITY_FIELDS,
     Ack,
     ClearFaults,
     DeviceMessage,
@@ -76,6 +77,8 @@ from firmware_protocol.messages import (
     Stop,
     decode_message,
     encode_message,
+    heat_targets_text,
+    parse_heat_targets,
 )
 from firmware_protocol.stream import StreamDecoder, encode_stream
 
@@ -84,6 +87,7 @@ __all__ = [
     "COMMAND_CHAR_UUID",
     "DEFAULT_WATCHDOG_S",
     "HEARTBEAT_INTERVAL_S",
+    "IDENTITY_FIELDS",
     "MAX_FRAME_LEN",
     "MAX_PAYLOAD_LEN",
     "PLAIN_FRAME_VERSION",
@@ -148,4 +152,6 @@ __all__ = [
     "decode_message",
     "encode_message",
     "encode_stream",
+    "heat_targets_text",
+    "parse_heat_targets",
 ]

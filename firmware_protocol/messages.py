@@ -10,6 +10,7 @@ payloads followed by a trailer; :func:`decode_message` reads the message of eith
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import ClassVar, Final, Self, TypeVar
@@ -49,6 +50,25 @@ class InfoField(IntEnum):
     MODEL = 0x01
     FIRMWARE = 0x02
     SERIAL = 0x03
+    #: The pad temperature each heat level aims at, whole °C: ``"38,42"`` (SPEC.md §7.4.3).
+    HEAT_TARGETS = 0x04
+
+
+#: The identity fields every device answers; a device older than HEAT_TARGETS NACKs it ``bad_value``.
+IDENTITY_FIELDS: Final = (InfoField.MODEL, InfoField.FIRMWARE, InfoField.SERIAL)
+
+
+def heat_targets_text(targets_c: Sequence[float]) -> str:
+    """HEAT_TARGETS text: each level's target in whole °C, comma-separated (``"38,42"``)."""
+    return ",".join(str(round(t)) for t in targets_c)
+
+
+def parse_heat_targets(text: str, heat_levels: int) -> tuple[int, ...]:
+    """The targets of a HEAT_TARGETS text; ``bad_value`` unless one whole °C (0..99) per heat level."""
+    parts = text.split(",") if text else []
+    if len(parts) != heat_levels or not all(p.isascii() and p.isdigit() and len(p) <= 2 for p in parts):
+        raise BadValue(f"HEAT_TARGETS {text!r} is not one whole °C per heat level ({heat_levels})")
+    return tuple(int(p) for p in parts)
 
 
 class MotorState(IntEnum):

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S
+from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S, heat_targets_text
 from firmware_protocol.auth import normalize_code
 from firmware_protocol.constants import MAX_INFO_LEN
 from simulator.deviations import Deviations
@@ -45,6 +45,8 @@ class DeviceConfig:
     model: str = "NeckEase 2"
     firmware: str = "1.4.0"
     serial: str = "NE2-000001"
+    #: Whether GET_INFO answers HEAT_TARGETS (SPEC.md §7.4.3); False: a firmware from before it (``bad_value``).
+    reports_heat_targets: bool = True
     #: The pairing code printed on the device (SPEC.md §11.4); None: a random one per device.
     pairing_code: str | None = None
     #: Mistakes to make on purpose, for testing conformance checkers (simulator/deviations.py); none by default.
@@ -97,6 +99,12 @@ def _check_identity(config: DeviceConfig) -> None:
     for name in ("model", "firmware", "serial"):
         size = len(getattr(config, name).encode())
         _require(size <= MAX_INFO_LEN, f"{name} is {size} bytes of UTF-8, at most {MAX_INFO_LEN} fit a GET_INFO answer")
+    if config.reports_heat_targets:
+        targets = heat_targets_text(config.heat_targets_c)
+        _require(
+            len(targets) <= MAX_INFO_LEN and all(0 <= t < 99.5 for t in config.heat_targets_c),
+            f"heat targets {targets!r} do not fit a GET_INFO answer (whole °C below 100, {MAX_INFO_LEN} bytes)",
+        )
 
 
 def _check_pairing_code(config: DeviceConfig) -> None:

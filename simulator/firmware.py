@@ -57,6 +57,7 @@ from firmware_protocol import (
     UnknownType,
     UnsupportedVersion,
     decode_message,
+    heat_targets_text,
 )
 from firmware_protocol.constants import NO_BATTERY
 from firmware_protocol.messages import MESSAGE_TYPES
@@ -600,7 +601,14 @@ class Firmware:
 
     def _info(self, info: InfoField) -> bytes:
         cfg = self.config
-        texts = {InfoField.MODEL: cfg.model, InfoField.FIRMWARE: cfg.firmware, InfoField.SERIAL: cfg.serial}
+        if info is InfoField.HEAT_TARGETS and not cfg.reports_heat_targets:
+            raise _Refused(ErrorCode.BAD_VALUE, info)  # as a firmware from before the field decodes it
+        texts = {
+            InfoField.MODEL: cfg.model,
+            InfoField.FIRMWARE: cfg.firmware,
+            InfoField.SERIAL: cfg.serial,
+            InfoField.HEAT_TARGETS: heat_targets_text(cfg.heat_targets_c),
+        }
         return InfoResult(info, texts[info]).to_bytes()
 
     def _start(self, link: Link, state: _LinkState, level: int) -> None:

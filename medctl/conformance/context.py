@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from firmware_protocol import ClearFaults, Fault, Feature, GetInfo, InfoField, InfoResult, MessageError
+from firmware_protocol import IDENTITY_FIELDS, ClearFaults, Fault, Feature, GetInfo, InfoField, InfoResult, MessageError
 from medctl.conformance.model import Failed, Skipped
 from medctl.conformance.probe import ANSWER_TIMEOUT_S, Probe
 from medctl.conformance.wire import LinkGone, Wire
@@ -131,7 +131,7 @@ class Context:
                 self.paired = str(paired)
                 raise
             await probe.goodbye()
-            texts = [await self._info(probe, field) for field in InfoField]
+            texts = [await self._info(probe, field) for field in IDENTITY_FIELDS]
             self._facts = DeviceFacts(
                 result.version,
                 result.intensity_levels,

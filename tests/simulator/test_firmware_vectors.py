@@ -94,7 +94,7 @@ def test_every_vector_is_classified() -> None:
         ("set_intensity_out_of_range", Nack(MsgType.SET_INTENSITY, ErrorCode.HELLO_REQUIRED)),
         ("unsupported_version_3", Nack(MsgType.HELLO, ErrorCode.UNSUPPORTED_VERSION, max(SUPPORTED_VERSIONS))),
         ("bad_payload_start_empty", Nack(MsgType.START, ErrorCode.BAD_LENGTH, 1)),
-        ("bad_value_get_info_field_4", Nack(MsgType.GET_INFO, ErrorCode.BAD_VALUE, 4)),
+        ("bad_value_get_info_field_5", Nack(MsgType.GET_INFO, ErrorCode.BAD_VALUE, 5)),
     ],
 )
 def test_selected_answers_in_full(name: str, expected: Ack | Nack) -> None:

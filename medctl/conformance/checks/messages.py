@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from firmware_protocol import (
+    IDENTITY_FIELDS,
     Ack,
     ClearFaults,
     ErrorCode,
@@ -12,7 +13,6 @@ from firmware_protocol import (
     Goodbye,
     Heartbeat,
     Hello,
-    InfoField,
     InfoResult,
     MotorState,
     MsgType,
@@ -89,7 +89,7 @@ async def version_negotiation(ctx: Context) -> str | None:
 async def get_info(ctx: Context) -> str | None:
     probe = await ctx.link()
     texts = []
-    for info in InfoField:
+    for info in IDENTITY_FIELDS:
         ack = await probe.ack(GetInfo(info))
         result = InfoResult.from_bytes(ack.data)
         expect(result.info is info, f"GET_INFO {info.name} answered field {result.info.name}")

@@ -7,6 +7,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from firmware_protocol import (
+    IDENTITY_FIELDS,
     SESSION_PROTOCOL_VERSION,
     Ack,
     AuthFailure,
@@ -16,9 +17,11 @@ from firmware_protocol import (
     HelloResult,
     InfoField,
     InfoResult,
+    MessageError,
     MsgType,
     SessionBegin,
     SessionBeginResult,
+    parse_heat_targets,
 )
 from firmware_protocol.messages import NONCE_LEN
 from medctl.devices.base import (
@@ -56,6 +59,22 @@ class Handshake(ClientCore):
             )
         return printable(answer.text)
 
+    async def _heat_targets(self, heat_levels: int) -> tuple[float, ...] | None:
+        """GET_INFO HEAT_TARGETS; None for a device without heat or from before the field (``bad_value``)."""
+        if heat_levels == 0:
+            return None
+        try:
+            text = await self._info(InfoField.HEAT_TARGETS)
+        except CommandRefused as exc:
+            if exc.code is ErrorCode.BAD_VALUE:
+                return None
+            raise
+        try:
+            return tuple(float(t) for t in parse_heat_targets(text, heat_levels))
+        except MessageError as exc:
+            _LOGGER.warning("%s: heat targets not shown: %s", self.description, exc)
+            return None
+
     async def _check_same_device(self) -> None:
         """Before HELLO on a reconnect: the serial number must be the one this connection began with."""
         expected, self._expected_serial = self._expected_serial, None
@@ -91,14 +110,15 @@ class Handshake(ClientCore):
                 f" ({self._offered.start}..{self._offered.stop - 1}): not a massager to trust"
             )
         self._owner = True
-        texts = {info: await self._info(info) for info in InfoField}
+        texts = {info: await self._info(info) for info in IDENTITY_FIELDS}
+        targets = await self._heat_targets(result.heat_levels)
         await self.get_status()
         return DeviceIdentity(
             model=texts[InfoField.MODEL],
             firmware=texts[InfoField.FIRMWARE],
             serial_number=texts[InfoField.SERIAL],
             protocol_version=result.version,
-            capabilities=translate.capabilities(result),
+            capabilities=translate.capabilities(result, heat_targets_c=targets),
             address=self._address,
             maker="medctl protocol",
             driver="medctl",

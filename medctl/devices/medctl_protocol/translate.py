@@ -10,8 +10,9 @@ from medctl.devices.base import Capabilities, DeviceStatus, FaultFlag, FaultRepo
 PAD_TEMP_CAP_C = 45.0
 
 
-def capabilities(result: HelloResult) -> Capabilities:
+def capabilities(result: HelloResult, *, heat_targets_c: tuple[float, ...] | None = None) -> Capabilities:
     return Capabilities(
+        heat_targets_c=heat_targets_c,
         intensity_levels=result.intensity_levels,
         heat_levels=result.heat_levels,
         battery=bool(result.features & Feature.BATTERY),
