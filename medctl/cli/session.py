@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -36,6 +37,7 @@ from medctl.connection import connect
 from medctl.errors import MedctlError
 from medctl.formatting import clock_text, heat_target_text
 from medctl.history import Feedback, HistoryStore, default_db_path
+from medctl.presets import PRESET_NAMES, PresetError, default_presets_path, load_preset, save_preset
 from medctl.session import (
     QUESTIONS,
     SAFETY_TIPS,
@@ -71,10 +73,15 @@ PLAIN_PROGRESS_EVERY_S: Final = 30.0
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("session", help="run a guided session (the default command)")
     add_device_option(parser)
-    parser.add_argument("--minutes", type=float, default=5.0, help="5 to 10 minutes of massage (default 5)")
-    parser.add_argument("--heat", action="store_true", help="use heat (starts at level 1)")
+    parser.add_argument("--minutes", type=float, help="5 to 10 minutes of massage (default 5)")
+    parser.add_argument("--heat", action="store_true", default=None, help="use heat (starts at level 1)")
     parser.add_argument(
         "--target", type=int_in(1, 255), metavar="N", help="climb gradually to intensity N after warm-up"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        help='start from a saved plan: "usual" (saved in the TUI) or "last"; --minutes, --heat, --target change it',
     )
     parser.add_argument("--safety-file", type=Path, metavar="FILE", help="JSON answers to the safety questions")
     parser.add_argument(
@@ -91,10 +98,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    try:
-        plan = SessionPlan(minutes=args.minutes, heat=args.heat, target_intensity=args.target)
-    except (RuleViolation, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
+    plan = _plan(args)
     parse_address(args.device)  # a bad address fails before any question is asked
     safety = load_safety(args.safety_file)
     decision = safety.decision()
@@ -107,6 +111,7 @@ async def run(args: argparse.Namespace) -> int:
             if args.device.startswith("sim://"):
                 print("Using the built-in simulator (no massager named: --device URL).", file=out)
             async with connect(args.device) as massager:
+                _remember_last(plan, out)
                 try:
                     session = massager.session(
                         plan, safety=safety, history=history, override_frequency=args.override_frequency
@@ -124,6 +129,28 @@ async def run(args: argparse.Namespace) -> int:
         if summary.session_id is not None and sys.stdin.isatty() and not args.no_feedback:
             _collect_feedback(history, summary.session_id)
     return EXIT_BY_REASON[summary.end_reason]
+
+
+def _plan(args: argparse.Namespace) -> SessionPlan:
+    """The plan from ``--preset`` (if any) with the options given on the command line over it."""
+    try:
+        base = load_preset(default_presets_path(), args.preset) if args.preset else SessionPlan()
+        return replace(
+            base,
+            minutes=base.minutes if args.minutes is None else args.minutes,
+            heat=base.heat if args.heat is None else args.heat,
+            target_intensity=base.target_intensity if args.target is None else args.target,
+        )
+    except (PresetError, RuleViolation, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _remember_last(plan: SessionPlan, out: TextIO) -> None:
+    """Save the plan as "repeat last"; a file that cannot be written is said, never fatal."""
+    try:
+        save_preset(default_presets_path(), "last", plan)
+    except PresetError as exc:
+        print(f"Note: {exc}.", file=out)
 
 
 def _collect_feedback(history: HistoryStore, session_id: int) -> None:

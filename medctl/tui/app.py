@@ -33,6 +33,7 @@ from textual.screen import Screen
 
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore, default_db_path
+from medctl.presets import PRESETS_NAME, PresetError, save_preset
 from medctl.session import SafetyCheck
 from medctl.tui.config import TuiConfig, default_config_path, load_config, save_config
 from medctl.tui.connect import ConnectScreen
@@ -143,6 +144,7 @@ class MedctlApp(App[None]):
         self._device = device
         self._db_path = db_path
         self._config_path = config_path or default_config_path()
+        self._presets_path = self._config_path.parent / PRESETS_NAME
         self.config = TuiConfig()
         self.link = DeviceLink(connector) if connector is not None else DeviceLink()
         self.discovery = discovery or Discovery()
@@ -245,7 +247,11 @@ class MedctlApp(App[None]):
     def _safety_passed(self, message: SafetyScreen.Passed) -> None:
         self.safety = message.check
         self._open_history()
-        self.push_screen(PlanScreen(self.history, self._intensity_levels(), device_note=self._device_note()))
+        self.push_screen(
+            PlanScreen(
+                self.history, self._intensity_levels(), device_note=self._device_note(), presets=self._presets_path
+            )
+        )
 
     @on(PlanScreen.Back)
     def _plan_back(self) -> None:
@@ -259,6 +265,10 @@ class MedctlApp(App[None]):
             self._plan_says(f"Not connected. {self.link_state.text()}")
             return
         assert self.safety is not None, "the plan screen opens only after the safety check passed"
+        try:
+            save_preset(self._presets_path, "last", message.plan)  # "repeat last" next time
+        except PresetError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
         self.push_screen(
             LiveScreen(
                 client,

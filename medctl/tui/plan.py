@@ -8,6 +8,8 @@ still has the last word and records the override. The screen hands a valid
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +20,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from medctl.errors import MedctlError
 from medctl.history import HistoryStore
+from medctl.presets import PRESET_TITLES, PresetError, PresetName, default_presets_path, load_preset, save_preset
 from medctl.session import RuleViolation, SessionPlan
 from medctl.session.rules import MAX_SESSION_S, MIN_SESSION_S
 from medctl.session.rules.frequency import unreadable_warning
@@ -38,6 +41,9 @@ class PlanScreen(Screen[None]):
         Binding("d", "app.choose_device", "Device"),
         Binding("l", "app.history", "History"),
         Binding("m", "app.techniques", "Techniques"),
+        Binding("u", "preset('usual')", "My usual"),
+        Binding("a", "preset('last')", "Repeat last"),
+        Binding("s", "save_usual", "Save as usual"),
         Binding("up", "app.focus_previous", "Previous field", show=False),
         Binding("down", "app.focus_next", "Next field", show=False),
     ]
@@ -53,10 +59,18 @@ class PlanScreen(Screen[None]):
     class Back(Message):
         """Go back to the safety check."""
 
-    def __init__(self, history: HistoryStore | None, max_intensity: int, *, device_note: str | None = None) -> None:
+    def __init__(
+        self,
+        history: HistoryStore | None,
+        max_intensity: int,
+        *,
+        device_note: str | None = None,
+        presets: Path | None = None,
+    ) -> None:
         """*device_note*: what the person must know about this massager before a session (shown plainly)."""
         super().__init__()
         self._history = history
+        self._presets = presets or default_presets_path()
         self._max_intensity = max_intensity
         self._warnings: list[str] = []
         self._device_note = device_note
@@ -120,15 +134,46 @@ class PlanScreen(Screen[None]):
     def _override_given(self) -> None:
         self.action_start()
 
-    def action_start(self) -> None:
+    def action_preset(self, name: PresetName) -> None:
+        """Fill the fields from a saved plan (nothing starts: the person still presses enter)."""
         try:
-            plan = SessionPlan(
+            plan = load_preset(self._presets, name)
+        except PresetError as exc:
+            self.say(f"{exc}.")
+            return
+        self.query_one("#minutes", Stepper).select(plan.minutes)
+        self.query_one("#heat", Stepper).select(plan.heat)
+        target = self.query_one("#target", Stepper)
+        target.select(plan.target_intensity)
+        shown = f"target {target.value}" if target.value is not None else "no target"
+        heat = "on" if plan.heat else "off"
+        self.say(f'"{PRESET_TITLES[name].capitalize()}": {plan.minutes:g} minutes, heat {heat}, {shown}.')
+
+    def action_save_usual(self) -> None:
+        plan = self._plan()
+        if plan is None:
+            return
+        try:
+            save_preset(self._presets, "usual", plan)
+        except PresetError as exc:
+            self.say(f"{exc}.")
+            return
+        self.say('Saved as "my usual" (u fills it in next time).')
+
+    def _plan(self) -> SessionPlan | None:
+        try:
+            return SessionPlan(
                 minutes=self.query_one("#minutes", Stepper).value,
                 heat=self.query_one("#heat", Stepper).value,
                 target_intensity=self.query_one("#target", Stepper).value,
             )
         except RuleViolation as refusal:
             self.say(str(refusal))
+            return None
+
+    def action_start(self) -> None:
+        plan = self._plan()
+        if plan is None:
             return
         reason = self.query_one("#override", Input).value.strip()
         if self._warnings and not reason:

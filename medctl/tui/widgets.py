@@ -93,6 +93,10 @@ class Stepper(Widget, Generic[T], can_focus=True):
         self.index = self._index_of(current)
         self.refresh()
 
+    def select(self, value: T) -> None:
+        """Show *value* when it is one of the choices (else the first: a target this device lacks)."""
+        self.index = self._index_of(value)
+
     def action_step(self, delta: int) -> None:
         self.index = min(max(self.index + delta, 0), len(self._options) - 1)
 

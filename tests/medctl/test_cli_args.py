@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from medctl.cli import COMMANDS, build_parser, main, with_default_command
+from medctl.cli.session import _plan as session_plan
+from medctl.session import SessionPlan
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,8 @@ def test_no_command_on_a_terminal_opens_the_tui(argv: list[str], expected: list[
 
 def test_session_defaults() -> None:
     args = build_parser().parse_args(with_default_command([]))
-    assert args.device == "sim://" and args.minutes == 5.0 and not args.heat and args.target is None
+    assert args.device == "sim://" and args.preset is None and not args.no_bell
+    assert session_plan(args) == SessionPlan(minutes=5.0, heat=False, target_intensity=None)
 
 
 def test_tui_defaults_to_the_remembered_device() -> None:
