@@ -235,7 +235,7 @@ async def _drive(
     with keypresses(lambda key: actions.put_nowait(_ACTION_KEYS.get(key, ""))) as interactive:
         print("Tips: " + " ".join(SAFETY_TIPS[3:]), file=out)
         if interactive:
-            print(KEYS_HELP, file=out)
+            print(KEYS_HELP + ("  o next mode" if session.modes else ""), file=out)
         view = _ProgressView(out, live=interactive and out.isatty(), bell=bell, heat_targets_c=heat_targets_c)
         worker = asyncio.create_task(_act(session, actions, view))
         try:
@@ -254,6 +254,7 @@ _ACTION_KEYS: Final = {
     "h": "heat_up",
     "c": "heat_down",
     "p": "pause",
+    "o": "next_mode",
     " ": "stop",
     "s": "stop",
     "q": "stop",
@@ -277,6 +278,8 @@ async def _act(session: Session, actions: asyncio.Queue[str], view: _ProgressVie
                 await session.set_heat(session.heat + 1)
             elif action == "heat_down":
                 await session.set_heat(max(0, session.heat - 1))
+            elif action == "next_mode" and session.modes:
+                await session.set_mode(session.next_mode())
             elif action == "pause":
                 await (session.resume() if session.phase.value in ("paused", "interrupted") else session.pause())
         except RuleViolation as refusal:
@@ -337,7 +340,9 @@ def format_progress(update: SessionUpdate, width: int = 12, *, heat_targets_c: S
     phase = update.phase.value.replace("_", "-")
     return (
         f"[{phase}] {bar} {clock_text(update.time_left_s)} left  intensity {update.intensity}  "
-        f"heat {update.heat}{heat_target_text(update.heat, heat_targets_c)}  {temp} °C  {update.next_action}"
+        f"heat {update.heat}{heat_target_text(update.heat, heat_targets_c)}  {temp} °C  "
+        + (f"mode {update.mode}  " if update.mode else "")
+        + update.next_action
     )
 
 

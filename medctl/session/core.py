@@ -87,6 +87,7 @@ class SessionCore:
         self._warm_up_end_s = rules.WARM_UP_S
         self._intensity = 1
         self._heat = 0
+        self._mode: str | None = None
         self._max_intensity = 0
         self._last_increase_s: float | None = None
         self._last_heat_increase_s: float | None = None
@@ -170,6 +171,7 @@ class SessionCore:
             next_action=self.next_action(),
             notice=self._notice,
             end_reason=self._end_reason,
+            mode=self._mode,
         )
 
     def next_action(self) -> str:

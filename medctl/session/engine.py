@@ -29,7 +29,7 @@ from types import TracebackType
 
 from medctl.coalesce import LatestWinsQueue
 from medctl.devices.base import FaultFlag
-from medctl.errors import CommandRefused, ConnectionLost, MedctlError
+from medctl.errors import CommandRefused, ConnectionLost, MedctlError, Unsupported
 from medctl.session import rules
 from medctl.session.choice import HistoryChoice
 from medctl.session.core import RECONNECT_BACKOFF_S
@@ -226,6 +226,42 @@ class Session(ControlLoop):
             self._heat = level
             self._record("heat", heat=level)
             return level
+
+    async def set_mode(self, name: str) -> str:
+        """Switch the massage pattern to *name*, one of the device's ``capabilities.modes``.
+
+        A pattern is not an intensity: no warm-up or spacing rule (R3, R4) holds it back. Only
+        a running session switches it, and the history records each switch (event ``mode``).
+        A name the device does not offer is refused before anything is sent.
+        """
+        modes = self._massager.capabilities.modes
+        if name not in modes:
+            offered = f"it offers {', '.join(modes)}" if modes else "it has none"
+            raise Unsupported(f"the massager has no massage mode {name!r} ({offered})")
+        async with self._guard("mode"):
+            self._require_active(allow_step_down=True)
+            self._ensure_not_ended()
+            await self._massager.set_mode(name)
+            self._ensure_not_ended()
+            self._mode = name
+            self._record("mode", detail=name)
+            return name
+
+    @property
+    def mode(self) -> str | None:
+        return self._mode
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The massage patterns the device offers (empty: it has none)."""
+        return self._massager.capabilities.modes
+
+    def next_mode(self) -> str:
+        """The mode after the current one: the first when none is set, the first again after the last."""
+        modes, current = self.modes, self._mode
+        if not modes:
+            raise Unsupported("the massager has no massage modes")
+        return modes[(modes.index(current) + 1) % len(modes)] if current in modes else modes[0]
 
     async def pause(self) -> None:
         async with self._guard("pause"):

@@ -66,6 +66,8 @@ class SessionUpdate:
     next_action: str
     notice: str | None = None
     end_reason: EndReason | None = None
+    #: The massage pattern last switched to in this session (None: the device's own, or it has none).
+    mode: str | None = None
 
     @property
     def time_left_s(self) -> float:

@@ -65,6 +65,7 @@ class LiveScreen(Screen[None]):
         Binding("c", "heat(-1)", "Heat-"),
         Binding("p", "pause", "Pause"),
         Binding("b", "switch_bell", "Bell on/off", show=False),
+        Binding("o", "next_mode", "Mode"),
     ]
 
     class Progress(Message, bubble=False):
@@ -146,6 +147,7 @@ class LiveScreen(Screen[None]):
             with Vertical(id="live-left"):
                 yield LevelMeter("Intensity", id="intensity")
                 yield LevelMeter("Heat", id="heat")
+                yield Static("", id="mode", markup=False)
                 yield Static("", id="message", markup=False)
             yield TemperaturePlot(id="temperature")
         yield Button("STOP  (space / esc)", id="stop", variant="error")
@@ -153,6 +155,7 @@ class LiveScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(TemperaturePlot).reset(self._plan.minutes)
+        self.query_one("#mode").display = bool(self._modes())
         self._run_session()
 
     # --- the session ---------------------------------------------------------------------
@@ -206,6 +209,8 @@ class LiveScreen(Screen[None]):
             self.say("")  # a refusal in the last phase no longer applies
         if previous is None or (previous.intensity, previous.heat) != (update.intensity, update.heat):
             self._show_levels(update)
+        if self._modes():
+            self._show_text("#mode", mode_text(update.mode, self._modes()))
         self._show_text("#meaning", meaning(update))
         self._show_text("#time-left", f"{clock_text(update.time_left_s)} left of {clock_text(update.planned_s)}")
         self.query_one(ProgressBar).update(progress=update.massage_s)
@@ -253,6 +258,19 @@ class LiveScreen(Screen[None]):
         if self.session is not None:
             self.run_worker(self.session.stop(), group="stop")
 
+    def _modes(self) -> tuple[str, ...]:
+        return self._client.capabilities.modes if self._client.identity is not None else ()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The mode key exists only on a massager with modes."""
+        return bool(self._modes()) if action == "next_mode" else True
+
+    def action_next_mode(self) -> None:
+        """The next of the device's massage patterns (after the last, the first again)."""
+        modes = self._modes()
+        if modes:
+            self._act(lambda s: s.set_mode(s.next_mode()))
+
     def action_switch_bell(self) -> None:
         """The bell at the moments that matter (increases unlock, step-down, end): on or off."""
         self.bell = not self.bell
@@ -296,9 +314,14 @@ def meaning(update: SessionUpdate) -> str:
     return f"{update.phase_text} — {update.next_action}"
 
 
+def mode_text(mode: str | None, modes: tuple[str, ...]) -> str:
+    """``Mode      tap   (o: knead · tap · roll)``: the pattern now, and the key that switches it."""
+    return f"{'Mode':<10}{mode or 'as the massager starts'}   (o: {' · '.join(modes)})"
+
+
 def _urgent_view(update: SessionUpdate) -> tuple[object, ...]:
     """What is drawn at once when it changes."""
-    return (update.phase, update.intensity, update.heat, update.notice, update.end_reason)
+    return (update.phase, update.intensity, update.heat, update.mode, update.notice, update.end_reason)
 
 
 def _view(update: SessionUpdate) -> tuple[object, ...]:

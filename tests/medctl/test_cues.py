@@ -51,3 +51,10 @@ def test_the_cli_rings_the_bell_unless_switched_off() -> None:
         for step in steps:
             view.show(step)
         assert out.getvalue().count("\a") == rings
+
+
+def test_the_progress_line_shows_the_mode_once_switched() -> None:
+    from dataclasses import replace
+
+    assert "mode tap  next" in format_progress(replace(update(Phase.MASSAGE), mode="tap"))
+    assert "mode" not in format_progress(update(Phase.MASSAGE))
