@@ -1,4 +1,4 @@
-"""The history screen: sessions per week as a chart, every session in a table, and export.
+"""The history screen: sessions per week and the feedback's trend as charts, every session in a table, export.
 
 Reads the history through :class:`HistoryStore` (sessions, export_json, export_csv); exports
 are written as files in the export folder (the current directory unless told otherwise) and
@@ -13,14 +13,15 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from medctl.errors import MedctlError
 from medctl.formatting import clock_text, feedback_text
-from medctl.history import WEEKLY_LIMIT, HistoryStore, SessionRecord
+from medctl.history import WEEKLY_LIMIT, Feedback, HistoryStore, SessionRecord
 from medctl.localfiles import ensure_private_directory, write_atomically
-from medctl.tui.widgets import WeeklyChart
+from medctl.tui.widgets import SORENESS_SCORE, TrendChart, WeekFeedback, WeeklyChart
 
 #: The chart shows this many weeks, the current one last.
 CHART_WEEKS = 8
@@ -50,7 +51,9 @@ class HistoryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield WeeklyChart(id="weekly")
+        with Horizontal(id="charts"):
+            yield WeeklyChart(id="weekly")
+            yield TrendChart(id="trends")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static("", id="history-message", markup=False)
         yield Footer(compact=True)
@@ -61,6 +64,7 @@ class HistoryScreen(Screen[None]):
         self.sessions, problem = self._load()
         today = self._now().astimezone().date()
         self.query_one(WeeklyChart).show(sessions_per_week(self.sessions, today), limit=WEEKLY_LIMIT)
+        self.query_one(TrendChart).show(feedback_per_week(self.sessions, today))
         table.add_rows(table_row(record) for record in self.sessions)
         self._say(problem or ("" if self.sessions else "No sessions recorded yet."))
         table.focus()
@@ -113,6 +117,27 @@ def sessions_per_week(
         if monday in counts:
             counts[monday] += 1
     return [(f"{monday:%d %b}", counts[monday]) for monday in mondays]
+
+
+def feedback_per_week(sessions: Sequence[SessionRecord], today: date, weeks: int = CHART_WEEKS) -> list[WeekFeedback]:
+    """The mean relief and soreness of each of the *weeks* weeks up to *today*'s (None: no feedback that week)."""
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    given: dict[date, list[Feedback]] = {monday: [] for monday in mondays}
+    for record in sessions:
+        started = record.started_at.astimezone().date()
+        monday = started - timedelta(days=started.weekday())
+        if monday in given and record.feedback is not None:
+            given[monday].append(record.feedback)
+    return [_week_feedback(f"{monday:%d %b}", given[monday]) for monday in mondays]
+
+
+def _week_feedback(label: str, feedback: Sequence[Feedback]) -> WeekFeedback:
+    if not feedback:
+        return WeekFeedback(label, None, None)
+    relief = sum(f.relief for f in feedback) / len(feedback)
+    soreness = sum(SORENESS_SCORE[f.soreness] for f in feedback) / len(feedback)
+    return WeekFeedback(label, relief, soreness)
 
 
 def table_row(record: SessionRecord) -> tuple[str, ...]:

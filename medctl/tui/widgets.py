@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
 
 from rich.text import Text
 from textual.binding import Binding
@@ -175,6 +176,10 @@ class TemperaturePlot(PlotextPlot):
         self.refresh()
 
 
+#: Cells of the sessions-per-week bars on screen (the feedback trend stands beside them).
+WEEKLY_BAR_WIDTH: Final = 24
+
+
 class WeeklyChart(Static):
     """Sessions per week as horizontal bars, with a dotted mark where a week has too many (R9)."""
 
@@ -183,10 +188,10 @@ class WeeklyChart(Static):
 
     def show(self, weeks: Sequence[tuple[str, int]], *, limit: int) -> None:
         """A row per week (label, sessions started); bars past *limit* sessions are drawn in red."""
-        self.update(weekly_bars(weeks, limit=limit), layout=False)
+        self.update(weekly_bars(weeks, limit=limit, width=WEEKLY_BAR_WIDTH, short_title=True), layout=False)
 
 
-def weekly_bars(weeks: Sequence[tuple[str, int]], *, limit: int, width: int = 48) -> Text:
+def weekly_bars(weeks: Sequence[tuple[str, int]], *, limit: int, width: int = 48, short_title: bool = False) -> Text:
     """The chart as text, a row per week: `` 05 Oct  ████████    ┊      2``.
 
     The ``┊`` stands where a week would have one session too many; such weeks are drawn in red.
@@ -194,7 +199,12 @@ def weekly_bars(weeks: Sequence[tuple[str, int]], *, limit: int, width: int = 48
     top = max([limit + 2, *(count for _, count in weeks)])
     cell = max(1, width // top)
     mark = limit * cell
-    text = Text(f"Sessions per week (week starting) — more than {limit} a week is too many (┊)", style="bold")
+    title = (
+        f"Sessions per week (┊: more than {limit})"
+        if short_title
+        else f"Sessions per week (week starting) — more than {limit} a week is too many (┊)"
+    )
+    text = Text(title, style="bold")
     for label, count in weeks:
         style = "red" if count > limit else ""
         row = ("█" * (count * cell)).ljust(top * cell)
@@ -205,3 +215,53 @@ def weekly_bars(weeks: Sequence[tuple[str, int]], *, limit: int, width: int = 48
         line.append(f"  {count}")
         text.append_text(line)
     return text
+
+
+#: Soreness after a session, as a number to average: better -1, same 0, worse +1.
+SORENESS_SCORE: Final = {"better": -1, "same": 0, "worse": 1}
+
+
+@dataclass(frozen=True)
+class WeekFeedback:
+    """A week's mean relief (0–10) and soreness (−1 better … +1 worse); None: no feedback given."""
+
+    label: str
+    relief: float | None
+    soreness: float | None
+
+
+class TrendChart(Static):
+    """Relief and soreness over the weeks, a row per week beside the sessions-per-week chart."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+
+    def show(self, weeks: Sequence[WeekFeedback]) -> None:
+        self.update(trend_rows(weeks), layout=False)
+
+
+def trend_rows(weeks: Sequence[WeekFeedback]) -> Text:
+    """The trend as text: `` 05 Oct  ███·· 6.5  better`` (a block per 2 points of relief)."""
+    text = Text("Relief (0–10) and soreness", style="bold")
+    for week in weeks:
+        line = Text(f"\n {week.label:>6}  ")
+        if week.relief is None or week.soreness is None:
+            line.append("·····   -   -", style="dim")
+        else:
+            blocks = round(week.relief / 2)
+            line.append("█" * blocks, style="green")
+            line.append("·" * (5 - blocks), style="dim")
+            line.append(f" {week.relief:4.1f}  ")
+            word = soreness_word(week.soreness)
+            line.append(word, style={"worse": "red", "better": "green"}.get(word, ""))
+        text.append_text(line)
+    return text
+
+
+def soreness_word(score: float) -> str:
+    """A week's mean soreness score in a word: mostly better, mostly worse, or about the same."""
+    if score <= -1 / 3:
+        return "better"
+    if score >= 1 / 3:
+        return "worse"
+    return "same"
