@@ -19,11 +19,15 @@ from medctl.session import SAFETY_TIPS
 KEYS: Final = (
     ("Everywhere", "? help · ctrl+p command palette · ctrl+q quit · d choose massager · l history · m techniques"),
     ("Safety check", "y yes · n no · backspace previous question · enter plan the session"),
-    ("Plan", "↑↓ move · ←→ change · type a reason when frequency advice asks · enter start · esc back"),
+    (
+        "Plan",
+        "↑↓ move · ←→ change · type a reason when frequency advice asks · enter start · esc back · "
+        "u my usual · a repeat last · s save as my usual",
+    ),
     (
         "Session",
         "space or esc STOP · + more · - less · t too much (one step lighter) · h heat up · c heat down · "
-        "p pause / resume · b bell on / off",
+        "p pause / resume · b bell on / off · o next massage mode (a massager with modes)",
     ),
     ("Summary", "↑↓ move · ←→ change · enter save feedback · esc skip · r reconnect after a lost link"),
     ("History", "↑↓ sessions · j export JSON · v export CSV · esc back"),

@@ -11,6 +11,7 @@ import pytest
 
 from firmware_protocol import (
     Ack,
+    ErrorCode,
     Fault,
     FaultEvent,
     Feature,
@@ -23,6 +24,7 @@ from firmware_protocol import (
     InfoResult,
     Message,
     MotorState,
+    Nack,
     SessionBegin,
     Status,
     StatusFlag,
@@ -85,6 +87,8 @@ class ScriptedDevice:
             return Ack(message.TYPE, HelloResult(self.version, 5, 2, Feature.HEAT, self.watchdog_ms).to_bytes())
         if isinstance(message, GetInfo):
             field = self.info_field(message.info)
+            if field not in self.texts:  # as a firmware from before the field: an undefined value
+                return Nack(message.TYPE, ErrorCode.BAD_VALUE, field)
             return Ack(message.TYPE, InfoResult(field, self.texts[field]).to_bytes())
         if isinstance(message, GetStatus):
             return Ack(message.TYPE, OWNED.payload())
@@ -114,6 +118,31 @@ async def test_device_text_reaches_the_program_without_control_characters() -> N
         assert "\x1b" not in identity.model and "\x07" not in identity.model and REPLACEMENT in identity.model
         assert identity.firmware == f"1{REPLACEMENT}{REPLACEMENT}"
         assert csv_cell(identity.serial_number) == "'=1+1"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("targets", ["38,x", "38", "38,42,45", "\x1b[2J,4"])
+async def test_heat_targets_that_are_not_one_number_per_level_are_not_shown(targets: str) -> None:
+    device = ScriptedDevice(
+        texts={InfoField.MODEL: "M", InfoField.FIRMWARE: "1", InfoField.SERIAL: "S", InfoField.HEAT_TARGETS: targets}
+    )
+    client = DeviceClient(device)
+    identity = await client.open()
+    try:
+        assert identity.capabilities.heat_targets_c is None and identity.model == "M"
+    finally:
+        await client.close()
+
+
+async def test_heat_targets_are_read_when_well_formed() -> None:
+    device = ScriptedDevice(
+        texts={InfoField.MODEL: "M", InfoField.FIRMWARE: "1", InfoField.SERIAL: "S", InfoField.HEAT_TARGETS: "37,41"}
+    )
+    client = DeviceClient(device)
+    identity = await client.open()
+    try:
+        assert identity.capabilities.heat_targets_c == (37.0, 41.0)
     finally:
         await client.close()
 
