@@ -65,7 +65,10 @@ EXIT_BY_REASON: Final = {
     EndReason.DEVICE_MISBEHAVED: EXIT_DEVICE_FAULT,
 }
 
-KEYS_HELP: Final = "keys: + increase  - decrease  t too much  h heat up  c heat down  p pause/resume  space/s stop"
+KEYS_HELP: Final = (
+    "keys: + increase  - decrease  t too much  h heat up  c heat down  p pause/resume  space/s stop"
+    "  k continue after a lost link"
+)
 #: Without a terminal, a progress line is printed this often (session time).
 PLAIN_PROGRESS_EVERY_S: Final = 30.0
 
@@ -255,6 +258,7 @@ _ACTION_KEYS: Final = {
     "c": "heat_down",
     "p": "pause",
     "o": "next_mode",
+    "k": "continue",
     " ": "stop",
     "s": "stop",
     "q": "stop",
@@ -280,6 +284,8 @@ async def _act(session: Session, actions: asyncio.Queue[str], view: _ProgressVie
                 await session.set_heat(max(0, session.heat - 1))
             elif action == "next_mode" and session.modes:
                 await session.set_mode(session.next_mode())
+            elif action == "continue":
+                await session.continue_after_link_loss()
             elif action == "pause":
                 await (session.resume() if session.phase.value in ("paused", "interrupted") else session.pause())
         except RuleViolation as refusal:

@@ -271,9 +271,29 @@ class Session(ControlLoop):
             self._halt(Phase.PAUSED)
             self._record("pause")
 
+    @property
+    def can_continue(self) -> bool:
+        """The link was lost and is back: :meth:`continue_after_link_loss` may go on."""
+        return self.phase is Phase.INTERRUPTED and not self._reconnecting and not self.done
+
+    async def continue_after_link_loss(self) -> None:
+        """Continue this session after its link came back: always a new warm-up at the lightest setting (R10).
+
+        The session stays one session: the history has its ``link_lost``, ``reconnected`` and
+        ``continue`` events (with the gap in seconds), and the time already massaged counts.
+        The engine keeps an interrupted session open until the pause limit; after that it has
+        ended (``link_lost`` or ``pause_timeout``) and a new session is the way on.
+        """
+        if self.phase is not Phase.INTERRUPTED:
+            raise RuleViolation("R10", "only a session whose link was lost can be continued")
+        await self._resume("continue", new_warm_up=True)
+
     async def resume(self) -> None:
         """Back to massage at the lightest setting; a long gap means a new warm-up (R10)."""
-        async with self._guard("resume"):
+        await self._resume("resume", new_warm_up=False)
+
+    async def _resume(self, action: str, *, new_warm_up: bool) -> None:
+        async with self._guard(action):
             if self.phase not in (Phase.PAUSED, Phase.INTERRUPTED):
                 raise RuleViolation("R10", "only a paused or interrupted session can be resumed")
             if self._reconnecting:
@@ -294,11 +314,11 @@ class Session(ControlLoop):
             self._set_intensity(1)
             self._last_increase_s = self._last_heat_increase_s = None
             self._timer.end_halt()
-            new_warm_up = gap >= rules.RESUME_WARM_UP_GAP_S or self._warm_up_end_s > self.massage_s
+            new_warm_up = new_warm_up or gap >= rules.RESUME_WARM_UP_GAP_S or self._warm_up_end_s > self.massage_s
             if new_warm_up:
                 self._warm_up_end_s = self.massage_s + rules.WARM_UP_S
             self._commanded_at = asyncio.get_running_loop().time()
-            self._record("resume", detail=f"after {gap:.0f} s")
+            self._record(action, detail=f"after {gap:.0f} s")
             self._enter(Phase.WARM_UP if new_warm_up else Phase.MASSAGE)
 
 

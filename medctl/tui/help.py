@@ -27,7 +27,8 @@ KEYS: Final = (
     (
         "Session",
         "space or esc STOP · + more · - less · t too much (one step lighter) · h heat up · c heat down · "
-        "p pause / resume · b bell on / off · o next massage mode (a massager with modes)",
+        "p pause / resume · b bell on / off · o next massage mode (a massager with modes) · "
+        "k continue after a lost link came back",
     ),
     ("Summary", "↑↓ move · ←→ change · enter save feedback · esc skip · r reconnect after a lost link"),
     ("History", "↑↓ sessions · j export JSON · v export CSV · esc back"),

@@ -66,6 +66,7 @@ class LiveScreen(Screen[None]):
         Binding("p", "pause", "Pause"),
         Binding("b", "switch_bell", "Bell on/off", show=False),
         Binding("o", "next_mode", "Mode"),
+        Binding("k", "continue_session", "Continue"),
     ]
 
     class Progress(Message, bubble=False):
@@ -133,6 +134,7 @@ class LiveScreen(Screen[None]):
         self._stop_requested = False
         self._next_sample_s = 0.0
         self._notice: str | None = None
+        self._continue_offered = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -211,6 +213,10 @@ class LiveScreen(Screen[None]):
             self._show_levels(update)
         if self._modes():
             self._show_text("#mode", mode_text(update.mode, self._modes()))
+        can_continue = self.session is not None and self.session.can_continue
+        if can_continue != self._continue_offered:  # "continue" is offered only while a lost link is back
+            self._continue_offered = can_continue
+            self.refresh_bindings()
         self._show_text("#meaning", meaning(update))
         self._show_text("#time-left", f"{clock_text(update.time_left_s)} left of {clock_text(update.planned_s)}")
         self.query_one(ProgressBar).update(progress=update.massage_s)
@@ -263,6 +269,8 @@ class LiveScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The mode key exists only on a massager with modes."""
+        if action == "continue_session":
+            return self.session is not None and self.session.can_continue
         return bool(self._modes()) if action == "next_mode" else True
 
     def action_next_mode(self) -> None:
@@ -270,6 +278,10 @@ class LiveScreen(Screen[None]):
         modes = self._modes()
         if modes:
             self._act(lambda s: s.set_mode(s.next_mode()))
+
+    def action_continue_session(self) -> None:
+        """After a lost link came back: the same session, a new warm-up at the lightest setting."""
+        self._act(lambda s: s.continue_after_link_loss())
 
     def action_switch_bell(self) -> None:
         """The bell at the moments that matter (increases unlock, step-down, end): on or off."""

@@ -173,6 +173,20 @@ async def test_resume_after_a_long_pause_warms_up_again() -> None:
         await session.stop()
 
 
+async def test_continue_is_only_for_a_session_whose_link_was_lost() -> None:
+    async with simulated_massager() as (_, client), client.session(SessionPlan(minutes=5), safety=SAFE) as session:
+        await until(session, 70)
+        assert not session.can_continue
+        with pytest.raises(RuleViolation, match="link was lost") as refusal:
+            await session.continue_after_link_loss()
+        assert refusal.value.rule == "R10"
+        await session.pause()
+        assert not session.can_continue  # a pause is resumed, not continued
+        with pytest.raises(RuleViolation, match="link was lost"):
+            await session.continue_after_link_loss()
+        await session.stop()
+
+
 async def test_red_flag_blocks_the_session() -> None:
     async with simulated_massager() as (device, client):
         unsafe = SafetyCheck(**{**SAFE.__dict__, "fever": True})

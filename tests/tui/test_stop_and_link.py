@@ -169,3 +169,31 @@ async def test_quitting_during_a_session_stops_the_massager_and_records_it(
     with HistoryStore(tmp_path / "history.sqlite3") as history:
         (record,) = history.sessions()
     assert record.state == "ended" and record.end_reason == "stopped"
+
+
+async def test_after_a_lost_link_continue_is_offered_and_starts_a_new_warm_up_in_the_same_session(
+    make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path
+) -> None:
+    clock = tui.JumpClock()
+    connector = tui.SimConnector(clock=clock)
+    app = make_app(connector=connector)
+    async with app.run_test(size=SIZE) as pilot:
+        live = await start_session(pilot, tui)
+        assert live.check_action("continue_session", ()) is False  # nothing to continue yet
+        clock.jump(90)
+        await tui.until(pilot, lambda: phase(live) is Phase.MASSAGE, "the massage phase")
+        connector.device.faults.drop_links()
+        await tui.until(pilot, lambda: live.session is not None and live.session.can_continue, "the link back")
+        await pilot.pause()
+        assert live.check_action("continue_session", ()) is True
+        await pilot.press("k")
+        await tui.until(pilot, lambda: phase(live) is Phase.WARM_UP, "a new warm-up")  # even after a short gap
+        assert connector.device.state.running and connector.device.state.intensity == 1
+        assert live.check_action("continue_session", ()) is False
+        await pilot.press("space")
+        await tui.on_screen(pilot, SummaryScreen)
+    with HistoryStore(tmp_path / "history.sqlite3") as history:
+        (record,) = history.sessions()
+        kinds = [e.kind for e in history.events(record.id)]
+    assert kinds.index("link_lost") < kinds.index("reconnected") < kinds.index("continue")
+    assert record.massage_s >= 90  # one session: the time before the gap counts
