@@ -25,6 +25,13 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("MEDCTL_DB", str(tmp_path_factory.mktemp("history") / "history.sqlite3"))
 
 
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's settings or saved plans (``medctl session`` saves the last
+    plan and reads the bell setting): ``MEDCTL_CONFIG`` points into a fresh temporary directory."""
+    monkeypatch.setenv("MEDCTL_CONFIG", str(tmp_path_factory.mktemp("config") / "config.toml"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads or writes the user's pairing keys: ``MEDCTL_KEYS`` points into a temporary directory."""
