@@ -34,9 +34,7 @@ REFERENCED = ("medctl", "medctl.session", "medctl.devices", "firmware_protocol",
 KNOWN_UNDOCUMENTED = frozenset({
     "medctl.AddressError", "medctl.CommandCancelled", "medctl.ConnectionLost", "medctl.DeviceBusy",
     "medctl.DeviceFault", "medctl.DeviceTimeout", "medctl.KeyStoreError", "medctl.OutOfRange",
-    "medctl.PairingError", "medctl.ProtocolMismatch", "medctl.TransportError", "medctl.DeviceIdentity",
-    "medctl.devices.DeviceIdentity", "medctl.devices.fault_names", "medctl.devices.Device",
-    "medctl.devices.for_scheme",
+    "medctl.PairingError", "medctl.ProtocolMismatch", "medctl.TransportError",
 })
 
 

@@ -47,6 +47,7 @@ class FaultReport:
 
 
 def fault_names(faults: FaultFlag | int) -> tuple[str, ...]:
+    """The names of the faults set in *faults*, lower case (``("over_temperature",)``), for messages and JSON."""
     return tuple(f.name.lower() for f in FaultFlag if f and f & faults and f.name)
 
 
@@ -71,6 +72,8 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class DeviceIdentity:
+    """Who the massager says it is, read at every connection: a reconnect must find the same serial number."""
+
     model: str
     firmware: str
     serial_number: str

@@ -31,6 +31,9 @@ class RawControl(Protocol):
 
 
 class Device(Protocol):
+    """A connected massager, as ``medctl.connect()`` yields it, whatever its driver: guided sessions,
+    the raw door for bench work, its status stream, and a stop that always works."""
+
     @property
     def identity(self) -> DeviceIdentity | None: ...
 

@@ -89,6 +89,7 @@ def schemes() -> tuple[str, ...]:
 
 
 def for_scheme(scheme: str) -> Driver:
+    """The driver that opens addresses of *scheme* (``sim``, ``tuya``…); an AddressError names the known ones."""
     for driver in drivers():
         if scheme in driver.schemes:
             return driver
