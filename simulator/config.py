@@ -28,7 +28,8 @@ class DeviceConfig:
 
     intensity_levels: int = 5
     heat_levels: int = 2
-    heat_targets_c: tuple[float, ...] = (38.0, 42.0)
+    #: One target per heat level; left empty, they follow the level count (38–42 °C, spread evenly).
+    heat_targets_c: tuple[float, ...] = ()
     ambient_c: float = 31.0
     time_constant_s: float = 60.0
     max_temp_c: float = 45.0
@@ -53,6 +54,8 @@ class DeviceConfig:
     deviations: Deviations = field(default_factory=Deviations)
 
     def __post_init__(self) -> None:
+        if not self.heat_targets_c:
+            object.__setattr__(self, "heat_targets_c", default_heat_targets(self.heat_levels))
         _check_levels(self)
         _check_temperatures(self)
         _check_times(self)
@@ -62,6 +65,13 @@ class DeviceConfig:
     def heat_target_c(self, heat: int) -> float:
         """The pad temperature heat level *heat* drives towards (ambient when off)."""
         return self.ambient_c if heat == 0 else self.heat_targets_c[heat - 1]
+
+
+def default_heat_targets(levels: int) -> tuple[float, ...]:
+    """Targets from 38 °C to 42 °C for *levels* heat levels (40 °C for one; none for none)."""
+    if levels <= 1:
+        return (40.0,) * levels
+    return tuple(round(38.0 + 4.0 * i / (levels - 1), 1) for i in range(levels))
 
 
 def _require(condition: bool, message: str) -> None:

@@ -85,8 +85,8 @@ async def run(args: argparse.Namespace) -> int:
             battery=args.battery,
             serial=f"NE2-{secrets.randbelow(1_000_000):06d}",  # a new device each run, with its own pairing code
         )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    except ValueError as exc:  # the library's message names its fields; a person gets the sentence
+        raise UsageError(f"no such simulated massager: {str(exc).removeprefix('DeviceConfig: ')}") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

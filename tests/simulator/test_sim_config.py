@@ -27,7 +27,7 @@ def test_config_is_frozen() -> None:
     [
         ({"intensity_levels": 0}, "intensity_levels"),
         ({"intensity_levels": 256}, "intensity_levels"),
-        ({"heat_levels": 3}, "one target per heat level"),
+        ({"heat_levels": 3, "heat_targets_c": (38.0, 42.0)}, "one target per heat level"),
         ({"heat_levels": -1}, "heat_levels"),
         ({"heat_targets_c": (38.0, float("nan"))}, "temperatures"),
         ({"ambient_c": 50.0}, "below max_temp_c"),
@@ -51,3 +51,11 @@ def test_invalid_configs_are_refused_clearly(fields: dict[str, object], message:
 def test_a_device_without_heater() -> None:
     config = DeviceConfig(heat_levels=0, heat_targets_c=())
     assert config.heat_target_c(0) == config.ambient_c
+
+
+@pytest.mark.parametrize(
+    ("levels", "targets"), [(0, ()), (1, (40.0,)), (2, (38.0, 42.0)), (3, (38.0, 40.0, 42.0))]
+)
+def test_heat_targets_follow_the_level_count_when_not_given(levels: int, targets: tuple[float, ...]) -> None:
+    """``medctl simulate --heat-levels 0`` (or 3) makes a device instead of an error about targets."""
+    assert DeviceConfig(heat_levels=levels).heat_targets_c == targets
