@@ -26,10 +26,22 @@ class UsageError(MedctlError):
     """Bad command-line input; reported like argparse's own errors (exit 2)."""
 
 
+class _DeviceNamed(argparse.Action):
+    """Keeps the URL and notes that one was named, so "no massager named" is said only then."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.device_named = True
+
+
 def add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(device_named=False)
     parser.add_argument(
         "--device",
         "-d",
+        action=_DeviceNamed,
         default=DEFAULT_DEVICE,
         metavar="URL",
         help="sim://[?speed=60], ble://AA:BB:CC:DD:EE:FF, ble://?name=NeckEase, serial:///dev/ttyUSB0, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from medctl.cli.common import EXIT_OK, UsageError, add_db_option, int_in
-from medctl.formatting import clock_text, feedback_text
+from medctl.formatting import clock_text, ended_short, feedback_text
 from medctl.history import Feedback, HistoryStore, SessionRecord, default_db_path
 from medctl.session.rules.frequency import overdone_advice
 
@@ -55,12 +55,12 @@ async def run_history(args: argparse.Namespace) -> int:
 def format_table(sessions: list[SessionRecord]) -> str:
     if not sessions:
         return "No sessions recorded yet."
-    rows = ["  id  started (local)   length  max  heat  ended         feedback"]
+    rows = ["  id  started (local)   length  max  heat  ended            feedback"]
     for record in sessions:
         started = record.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
         rows.append(
             f"{record.id:>4}  {started}  {clock_text(record.massage_s):>6}  {record.max_intensity:>3}  "
-            f"{'yes' if record.heat else 'no':>4}  {(record.end_reason or record.state):<12}  "
+            f"{'yes' if record.heat else 'no':>4}  {ended_short(record.end_reason or record.state):<15}  "
             f"{feedback_text(record.feedback)}"
         )
     return "\n".join(rows)

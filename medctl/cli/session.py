@@ -35,7 +35,7 @@ from medctl.cli.common import (
 from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
 from medctl.connection import connect
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text, heat_target_text
+from medctl.formatting import clock_text, ended_text, heat_target_text, not_now, not_taken
 from medctl.history import Feedback, HistoryStore, default_db_path
 from medctl.presets import PRESET_NAMES, PresetError, default_presets_path, load_preset, save_preset
 from medctl.session import (
@@ -111,7 +111,7 @@ async def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     with HistoryStore(args.db or default_db_path()) as history:
         with _CtrlC() as ctrl_c:
-            if args.device.startswith("sim://"):
+            if not args.device_named:
                 print("Using the built-in simulator (no massager named: --device URL).", file=out)
             async with connect(args.device) as massager:
                 _remember_last(plan, out)
@@ -289,9 +289,9 @@ async def _act(session: Session, actions: asyncio.Queue[str], view: _ProgressVie
             elif action == "pause":
                 await (session.resume() if session.phase.value in ("paused", "interrupted") else session.pause())
         except RuleViolation as refusal:
-            view.say(f"not now ({refusal.rule}): {refusal}")
+            view.say(not_now(refusal))
         except MedctlError as exc:
-            view.say(f"error: {exc}")
+            view.say(not_taken(exc))
 
 
 class _ProgressView:
@@ -355,8 +355,7 @@ def format_progress(update: SessionUpdate, width: int = 12, *, heat_targets_c: S
 def _print_summary(reason: EndReason, session: Session, out: TextIO) -> None:
     record = session.record
     print(
-        f"Session {reason.value.replace('_', ' ')}: {clock_text(record.massage_s)} of massage, "
-        f"highest intensity {record.max_intensity}.",
+        f"{ended_text(reason.value, record.massage_s)} Highest intensity {record.max_intensity}.",
         file=out,
     )
     if record.advice:

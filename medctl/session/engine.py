@@ -43,6 +43,9 @@ from medctl.session.state import (
     SessionUpdate,
 )
 
+#: How the notice after "too much" begins; a summary leaves it out (it asks for a running session).
+LOWERED = "lowered to"
+
 
 class Session(ControlLoop):
     """One guided session on one massager. Use ``async with massager.session(...)``."""
@@ -212,7 +215,7 @@ class Session(ControlLoop):
             self._set_intensity(level)
             # the next increase waits a full spacing from now
             self._last_increase_s = self.massage_s
-            self._announce(f"lowered to {level}; tell us again if it is still too much")
+            self._announce(f"{LOWERED} {level}; tell us again if it is still too much")
             return level
 
     async def set_heat(self, level: int) -> int:

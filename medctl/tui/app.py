@@ -66,6 +66,7 @@ COMMAND_ACTIONS: Final = (
     ("help", "Help", "Keys and safety tips"),
     ("reconnect", "Reconnect", "Re-open the lost link to the massager"),
     ("stop_session", "Stop the session", "Stop the massager now"),
+    ("quit", "Quit", "Stop the massager and close medctl"),
 )
 
 
@@ -118,7 +119,8 @@ class MedctlApp(App[None]):
         for name in ("app", "safety", "plan", "live", "summary", "history", "techniques", "connect", "help")
     ]
     TITLE = "medctl"
-    COMMANDS = App.COMMANDS | {MedctlCommands}
+    #: medctl's actions only: Textual's own ("Maximize", "Keys", "Quit the application…") mean nothing here
+    COMMANDS = {MedctlCommands}
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -236,6 +238,7 @@ class MedctlApp(App[None]):
     @work(exclusive=True, group="reconnect")
     async def action_reconnect(self) -> None:
         """R10: re-open a lost link; nothing resumes by itself."""
+        self.notify("Reconnecting to the massager…", markup=False)
         try:
             await self.link.reconnect()
         except MedctlError as exc:

@@ -128,22 +128,24 @@ class LinkState:
     def simulated(self) -> bool:
         return is_simulated(self.url)
 
-    def text(self) -> str:
-        """One line for the device bar."""
+    def text(self, *, choosable: bool = True) -> str:
+        """One line for the device bar; *choosable*: ``d`` opens the choice on this screen."""
         if self.url is None:
-            return "No massager chosen — d: choose one"
+            return "No massager chosen — d: choose one" if choosable else "No massager chosen"
         name = describe(self.url)
         if self.phase == "connecting":
             return f"Connecting to {name}…"
         if self.phase == "failed":
             return f"Could not connect to {name}: {self.detail}"
         if self.phase == "lost":
+            # the detail repeats the address and would push the sentence off an 80-column line
             if not self.watchdog:
-                return f"Link to {name} lost ({self.detail}): it has NO watchdog and keeps running — switch it off!"
-            return f"Link to {name} lost ({self.detail}): the massager stops by its own watchdog."
+                return f"Link to {name} lost: it has NO watchdog and keeps running — switch it off!"
+            return f"Link to {name} lost: the massager stops by itself."
         unguarded = "" if self.watchdog else " · NO cut-off if this computer fails: keep its power button at hand"
         if self.simulated:
-            return f"Massager: {name} — SIMULATED, no real massager (d: choose)" + unguarded
+            choose = " (d: choose)" if choosable else ""
+            return f"Massager: {name} — SIMULATED, no real massager{choose}" + unguarded
         return f"Massager: {name}" + (f" · {self.detail}" if self.detail else "") + unguarded
 
 

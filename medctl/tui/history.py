@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text, feedback_text
+from medctl.formatting import clock_text, ended_short, feedback_text
 from medctl.history import WEEKLY_LIMIT, Feedback, HistoryStore, SessionRecord
 from medctl.localfiles import ensure_private_directory, write_atomically
 from medctl.tui.widgets import SORENESS_SCORE, TrendChart, WeekFeedback, WeeklyChart
@@ -148,6 +148,6 @@ def table_row(record: SessionRecord) -> tuple[str, ...]:
         clock_text(record.massage_s),
         str(record.max_intensity),
         "yes" if record.heat else "no",
-        (record.end_reason or record.state).replace("_", " "),
+        ended_short(record.end_reason or record.state),
         feedback_text(record.feedback),
     )

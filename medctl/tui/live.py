@@ -26,7 +26,7 @@ from textual.widgets import Button, Footer, Header, ProgressBar, Static
 
 from medctl.devices.device import Device
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text, heat_target_text
+from medctl.formatting import clock_text, heat_target_text, not_now, not_taken
 from medctl.history import HistoryStore
 from medctl.session import Phase, RuleViolation, SafetyCheck, Session, SessionPlan, SessionSummary, SessionUpdate
 from medctl.session.choice import DEFAULT_HISTORY
@@ -35,6 +35,10 @@ from medctl.tui.widgets import DeviceBar, LevelMeter, TemperaturePlot
 
 #: Redraws at most this often (loop seconds) unless the phase, a level or a notice changed.
 MIN_REDRAW_S: Final = 0.25
+#: A sentence about an action (a refusal) is cleared after this long (loop seconds): it answered a key.
+SAID_FOR_S: Final = 8.0
+#: Phases in which the massager is stopped: the meters show that, not the last levels.
+HALTED: Final = frozenset({Phase.PAUSED, Phase.INTERRUPTED, Phase.DONE})
 #: A pad temperature point is plotted every this many seconds of session time.
 SAMPLE_EVERY_S: Final = 5.0
 
@@ -67,6 +71,7 @@ class LiveScreen(Screen[None]):
         Binding("b", "switch_bell", "Bell on/off", show=False),
         Binding("o", "next_mode", "Mode"),
         Binding("k", "continue_session", "Continue"),
+        Binding("p", "resume", "Resume"),  # only the one of the two that fits the phase is on (check_action)
     ]
 
     class Progress(Message, bubble=False):
@@ -138,7 +143,7 @@ class LiveScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DeviceBar()
+        yield DeviceBar(choosable=False)
         with Horizontal(id="phase-row"):
             yield Static("STARTING", id="phase", markup=False)
             yield Static("starting at the lightest setting…", id="meaning", markup=False)
@@ -209,7 +214,8 @@ class LiveScreen(Screen[None]):
             self._show_text("#phase", PHASE_TITLES[update.phase])
             self.query_one("#phase-row").set_classes(f"-{update.phase.value.replace('_', '-')}")
             self.say("")  # a refusal in the last phase no longer applies
-        if previous is None or (previous.intensity, previous.heat) != (update.intensity, update.heat):
+            self.refresh_bindings()  # "p Pause" or "p Resume"
+        if previous is None or _levels_view(previous) != _levels_view(update):
             self._show_levels(update)
         if self._modes():
             self._show_text("#mode", mode_text(update.mode, self._modes()))
@@ -227,6 +233,13 @@ class LiveScreen(Screen[None]):
 
     def on_live_screen_said(self, message: Said) -> None:
         self.say(message.text)
+        text = message.text
+        self.set_timer(SAID_FOR_S, lambda: self._unsay(text))
+
+    def _unsay(self, text: str) -> None:
+        """Clear *text* if it is still the last sentence said (a newer one stays its own time)."""
+        if self.query_one("#message", Static).content == text:
+            self.say("")
 
     def say(self, text: str) -> None:
         self._show_text("#message", text, layout=True)
@@ -240,10 +253,14 @@ class LiveScreen(Screen[None]):
 
     def _show_levels(self, update: SessionUpdate) -> None:
         caps = self._client.capabilities if self._client.identity is not None else None
-        self.query_one("#intensity", LevelMeter).show(update.intensity, caps.intensity_levels if caps else 5)
+        halted = update.phase in HALTED  # the massager is stopped: its real state, not the last levels
+        intensity, heat = (0, 0) if halted else (update.intensity, update.heat)
+        self.query_one("#intensity", LevelMeter).show(
+            intensity, caps.intensity_levels if caps else 5, off_text="stopped" if halted else None
+        )
         targets = caps.heat_targets_c if caps else None
         self.query_one("#heat", LevelMeter).show(
-            update.heat, caps.heat_levels if caps else 2, off_text="off", detail=heat_target_text(update.heat, targets)
+            heat, caps.heat_levels if caps else 2, off_text="off", detail=heat_target_text(heat, targets)
         )
 
     def _sample(self, update: SessionUpdate) -> None:
@@ -268,7 +285,10 @@ class LiveScreen(Screen[None]):
         return self._client.capabilities.modes if self._client.identity is not None else ()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The mode key exists only on a massager with modes."""
+        """The mode key exists only on a massager with modes; p shows Pause or Resume, whichever it does now."""
+        if action in ("pause", "resume"):
+            halted = self.last_update is not None and self.last_update.phase in (Phase.PAUSED, Phase.INTERRUPTED)
+            return halted == (action == "resume")
         if action == "continue_session":
             return self.session is not None and self.session.can_continue
         return bool(self._modes()) if action == "next_mode" else True
@@ -302,8 +322,11 @@ class LiveScreen(Screen[None]):
         self._act(lambda s: s.set_heat(max(0, s.heat + step)))
 
     def action_pause(self) -> None:
-        """Pause a running session; resume a paused one, or one whose link came back (R10)."""
-        self._act(lambda s: s.resume() if s.phase in (Phase.PAUSED, Phase.INTERRUPTED) else s.pause())
+        self._act(lambda s: s.pause())
+
+    def action_resume(self) -> None:
+        """Resume a paused session, or one whose link came back (R10)."""
+        self._act(lambda s: s.resume())
 
     def _act(self, call: Callable[[Session], Awaitable[object]]) -> None:
         session = self.session
@@ -314,16 +337,25 @@ class LiveScreen(Screen[None]):
         try:
             await call(session)
         except RuleViolation as refusal:
-            self.post_message(self.Said(f"Not now ({refusal.rule}): {refusal}"))
+            self.post_message(self.Said(not_now(refusal)))
         except MedctlError as exc:
-            self.post_message(self.Said(f"The massager did not take it: {exc}"))
+            self.post_message(self.Said(not_taken(exc)))
 
 
 def meaning(update: SessionUpdate) -> str:
-    """The phase and the next allowed action: ``warm-up at the lightest setting — increases unlock in 0:42``."""
+    """What the phase means and the next allowed action, without repeating the badge beside it:
+    ``WARM-UP  at the lightest setting — increases unlock in 0:42``, ``MASSAGE  you may increase to 2``."""
     if update.next_action.startswith(update.phase_text):
         return update.next_action
-    return f"{update.phase_text} — {update.next_action}"
+    title = PHASE_TITLES[update.phase].lower()
+    text = update.phase_text
+    if text.startswith(title):
+        text = text[len(title) :].lstrip(" —")
+    return f"{text} — {update.next_action}" if text else update.next_action
+
+
+def _levels_view(update: SessionUpdate) -> tuple[object, ...]:
+    return (update.phase in HALTED, update.intensity, update.heat)
 
 
 def mode_text(mode: str | None, modes: tuple[str, ...]) -> str:

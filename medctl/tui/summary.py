@@ -10,29 +10,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from medctl.errors import MedctlError
-from medctl.formatting import clock_text
+from medctl.formatting import ended_text
 from medctl.history import Feedback, HistoryStore, Soreness
-from medctl.session import EndReason, SessionSummary
+from medctl.session import SessionSummary
+from medctl.session.engine import LOWERED
 from medctl.session.rules.frequency import overdone_advice
 from medctl.tui.widgets import DeviceBar, Stepper
 
-HEADLINES = {
-    EndReason.COMPLETED: "Session complete — well done.",
-    EndReason.STOPPED: "Session stopped.",
-    EndReason.TOO_MUCH: "Session ended: it was too much.",
-    EndReason.PAUSE_TIMEOUT: "Session ended: paused too long.",
-    EndReason.FAULT: "Session ended by a fault of the massager.",
-    EndReason.BATTERY_EMPTY: "Session ended: the battery is empty.",
-    EndReason.LINK_LOST: "Session ended: the link to the massager was lost.",
-    EndReason.ERROR: "Session ended by an error.",
-    EndReason.DEVICE_MISBEHAVED: "Session ended: the massager did something nobody asked for. Have it checked.",
-}
 RELIEF = [(str(n), n) for n in range(11)]
 SORENESS: list[tuple[str, Soreness]] = [("better", "better"), ("same", "same"), ("worse", "worse")]
 YES_NO = [("no", False), ("yes", True)]
@@ -66,10 +56,10 @@ class SummaryScreen(Screen[None]):
         record = self.record
         yield Header()
         yield DeviceBar()
-        with Vertical(id="summary-body"):
-            yield Static(HEADLINES[record.end_reason], id="headline", markup=False)
+        with VerticalScroll(id="summary-body"):
+            yield Static(ended_text(record.end_reason.value, record.massage_s), id="headline", markup=False)
             yield Static(
-                f"{clock_text(record.massage_s)} of massage, highest intensity {record.max_intensity}"
+                f"Highest intensity {record.max_intensity}"
                 + (f", 'too much' {record.too_much_count}×" if record.too_much_count else "")
                 + ". The massager is stopped.",
                 id="facts",
@@ -129,5 +119,6 @@ class SummaryScreen(Screen[None]):
         self.post_message(self.Done())
 
     def _what_happened(self) -> str:
-        notices = [n for n in self.record.notices if n != self.record.advice]
+        # "lowered to 2; tell us again…" asks for something only a running session can take
+        notices = [n for n in self.record.notices if n != self.record.advice and not n.startswith(LOWERED)]
         return "\n".join(f"• {n}" for n in notices[-4:])

@@ -32,14 +32,16 @@ PLOT_REDRAW_S = 0.5
 class DeviceBar(Static):
     """One line saying which massager is in use, whether it is simulated, and how the link is."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, choosable: bool = True) -> None:
+        """*choosable*: ``d`` chooses another massager on this screen (not during a session)."""
         super().__init__("", markup=False, classes="device-bar")
+        self._choosable = choosable
 
     def on_mount(self) -> None:
         self.watch(self.app, "link_state", self.show_state)
 
     def show_state(self, state: LinkState) -> None:
-        self.update(state.text())
+        self.update(state.text(choosable=self._choosable))
         self.set_class(state.simulated, "-simulated")
         self.set_class(state.phase in ("lost", "failed"), "-trouble")
 

@@ -116,7 +116,8 @@ def test_accelerated_session_completes_and_is_in_the_history(safety_file: Path, 
         "session", "--device", "sim://?speed=60", "--minutes", "5", "--safety-file", str(safety_file), db=db
     )
     assert result.returncode == 0, result.stderr
-    assert "Session completed: 5:00" in result.stdout
+    assert "Session complete — well done, after 5:00 of massage." in result.stdout
+    assert "no massager named" not in result.stdout  # one was named: sim://?speed=60
     assert json.loads(medctl("history", "--json", db=db).stdout) == []  # a demo on the simulator
     history = json.loads(medctl("history", "--json", "--all", db=db).stdout)
     assert len(history) == 1 and history[0]["simulated"]
@@ -183,7 +184,7 @@ async def test_ctrl_c_stops_the_device_and_records_the_session(safety_file: Path
         out, err = await asyncio.wait_for(process.communicate(), 10)
     assert process.returncode == 3, err.decode()
     assert "Traceback" not in err.decode()
-    assert b"Session stopped" in out
+    assert "You stopped the session" in out.decode()
     assert not state.faults  # stopped by the controller, not by the watchdog
     with HistoryStore(db) as history:
         (record,) = history.sessions()

@@ -134,7 +134,7 @@ async def test_a_refused_increase_during_warm_up_shows_its_reason(make_app: Call
         await pilot.press("plus")
         await tui.until(pilot, lambda: "warm-up" in text_of(pilot, "#message"), "the refusal")
         assert re.fullmatch(
-            r"Not now \(R3\): warm-up: \d+ s left before you can increase intensity", text_of(pilot, "#message")
+            r"Not now: warm-up: \d+ s left before you can increase intensity", text_of(pilot, "#message")
         )
         assert re.fullmatch(
             r"warm-up at the lightest setting — increases unlock in \d:\d\d", text_of(pilot, "#meaning")

@@ -1,0 +1,95 @@
+"""What the live screen says and offers: no rule ids, no repeated words, the keys that work now.
+
+On looptime's virtual clock, like the session tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from medctl.session import Phase
+from medctl.tui.app import MedctlApp
+from medctl.tui.live import SAID_FOR_S, LiveScreen
+from medctl.tui.plan import PlanScreen
+
+pytestmark = pytest.mark.looptime
+
+SIZE = (80, 24)
+
+
+def text_of(pilot: Pilot[Any], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).content)
+
+
+def footer_keys(live: LiveScreen) -> set[str]:
+    """The descriptions the footer shows now."""
+    return {binding.description for (_, binding, enabled, _) in live.active_bindings.values() if enabled}
+
+
+async def start(pilot: Pilot[Any], tui: Any) -> LiveScreen:
+    await tui.connected(pilot)
+    await pilot.press(*("n",) * 6)
+    await tui.on_screen(pilot, PlanScreen)
+    await pilot.press("enter")
+    live: LiveScreen = await tui.on_screen(pilot, LiveScreen)
+    await tui.until(pilot, lambda: live.last_update is not None, "the first update")
+    return live
+
+
+async def test_a_refusal_says_no_rule_id_and_goes_away(make_app: Callable[..., MedctlApp], tui: Any) -> None:
+    app = make_app(connector=tui.SimConnector())
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, tui)
+        await pilot.press("plus")
+        await tui.until(pilot, lambda: text_of(pilot, "#message").startswith("Not now: "), "the refusal")
+        assert not re.search(r"\bR\d+\b", text_of(pilot, "#message"))
+        await pilot.pause(SAID_FOR_S + 1)  # still in the warm-up: only the timer clears it
+        assert text_of(pilot, "#message") == ""
+        await pilot.press("space")
+
+
+async def test_while_paused_the_footer_offers_resume_and_the_meter_shows_the_massager_stopped(
+    make_app: Callable[..., MedctlApp], tui: Any
+) -> None:
+    app = make_app(connector=tui.SimConnector())
+    async with app.run_test(size=SIZE) as pilot:
+        live = await start(pilot, tui)
+        assert "Pause" in footer_keys(live) and "Resume" not in footer_keys(live)
+        assert "(d: choose)" not in str(app.screen.query_one(".device-bar", Static).content)  # d does nothing here
+        await pilot.press("p")
+        await tui.until(pilot, lambda: live.last_update is not None and live.last_update.phase is Phase.PAUSED, "pause")
+        await pilot.pause()
+        assert "Resume" in footer_keys(live) and "Pause" not in footer_keys(live)
+        assert text_of(pilot, "#intensity").rstrip().endswith("stopped")
+        assert not text_of(pilot, "#meaning").startswith("paused")  # the badge says PAUSED already
+        await pilot.press("p")
+        await tui.until(
+            pilot, lambda: live.last_update is not None and live.last_update.phase is not Phase.PAUSED, "resume"
+        )
+        await pilot.pause()
+        assert "Pause" in footer_keys(live) and text_of(pilot, "#intensity").rstrip().endswith("1 of 5")
+        await pilot.press("space")
+
+
+async def test_the_palette_lists_medctl_actions_only(make_app: Callable[..., MedctlApp], tui: Any) -> None:
+    from textual.command import CommandList
+
+    app = make_app(connector=tui.SimConnector())
+    async with app.run_test(size=SIZE) as pilot:
+        await tui.connected(pilot)
+        await pilot.press("ctrl+p")
+        await tui.until(pilot, lambda: bool(app.screen.query(CommandList)) and "Quit" in _entries(app), "the palette")
+        names = {entry.split("\n")[0] for entry in _entries(app).split("\x00")}
+        assert names == {"Choose massager", "History", "Techniques", "Help", "Quit"}
+
+
+def _entries(app: MedctlApp) -> str:
+    from textual.command import CommandList
+
+    return "\x00".join(str(option.prompt) for option in app.screen.query_one(CommandList).options)
