@@ -50,7 +50,7 @@ from medctl.session import (
     SessionUpdate,
 )
 from medctl.session.cues import cue_between
-from medctl.session.rules.frequency import overdone_advice
+from medctl.session.rules.frequency import overdone_advice, unreadable_warning
 from medctl.tui.config import default_config_path, load_config
 
 EXIT_BY_REASON: Final = {
@@ -103,13 +103,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def run(args: argparse.Namespace) -> int:
     plan = _plan(args)
     parse_address(args.device)  # a bad address fails before any question is asked
-    safety = load_safety(args.safety_file)
-    decision = safety.decision()
-    if not decision.allowed:
-        print(decision.message, file=sys.stderr)
-        return EXIT_NOT_SAFE
     out = sys.stdout
     with HistoryStore(args.db or default_db_path()) as history:
+        # frequency advice first: nobody answers the safety questions only to be told "not today"
+        warnings = [] if args.override_frequency else _frequency_warnings(history)
+        if warnings:
+            _refuse_on_frequency(FrequencyOverrideRequired(warnings))
+            return EXIT_NOT_SAFE
+        safety = load_safety(args.safety_file)
+        decision = safety.decision()
+        if not decision.allowed:
+            print(decision.message, file=sys.stderr)
+            return EXIT_NOT_SAFE
         with _CtrlC() as ctrl_c:
             if not args.device_named:
                 print("Using the built-in simulator (no massager named: --device URL).", file=out)
@@ -123,9 +128,8 @@ async def run(args: argparse.Namespace) -> int:
                     async with session:
                         bell = not args.no_bell and load_config(default_config_path()).config.bell
                         await _drive(session, out, bell=bell, heat_targets_c=massager.capabilities.heat_targets_c)
-                except FrequencyOverrideRequired as exc:
-                    print(f"medctl: {exc}", file=sys.stderr)
-                    print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
+                except FrequencyOverrideRequired as exc:  # a session started elsewhere meanwhile
+                    _refuse_on_frequency(exc)
                     return EXIT_NOT_SAFE
         summary = session.record
         _print_summary(summary.end_reason, session, out)
@@ -154,6 +158,19 @@ def _remember_last(plan: SessionPlan, out: TextIO) -> None:
         save_preset(default_presets_path(), "last", plan)
     except PresetError as exc:
         print(f"Note: {exc}.", file=out)
+
+
+def _frequency_warnings(history: HistoryStore) -> list[str]:
+    """R9 from the history, as the session will check it; an unreadable history needs a reason too."""
+    try:
+        return [warning.message for warning in history.frequency_warnings()]
+    except MedctlError as exc:
+        return [unreadable_warning(str(exc)).message]
+
+
+def _refuse_on_frequency(refusal: FrequencyOverrideRequired) -> None:
+    print(f"medctl: {refusal}", file=sys.stderr)
+    print("  (medctl session --override-frequency REASON ...)", file=sys.stderr)
 
 
 def _collect_feedback(history: HistoryStore, session_id: int) -> None:

@@ -127,6 +127,10 @@ def test_accelerated_session_completes_and_is_in_the_history(safety_file: Path, 
                             target_intensity=None)  # fmt: skip
     second = medctl("session", "--device", "sim://?speed=60", "--safety-file", str(safety_file), db=db)
     assert second.returncode == 7 and "already started a session today" in second.stderr
+    # before any safety question: without a terminal and without answers it is still the frequency advice
+    unasked = medctl("session", "--device", "sim://?speed=60", db=db)
+    assert unasked.returncode == 7 and "already started a session today" in unasked.stderr
+    assert "safety" not in unasked.stderr + unasked.stdout
     third = medctl(
         "session", "--device", "sim://?speed=60", "--safety-file", str(safety_file),
         "--override-frequency", "physio said twice today is fine", db=db,
