@@ -58,6 +58,16 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def history_path(args: argparse.Namespace) -> Path:
+    """``--db`` (or the default); a folder is refused in one line rather than read as "no history yet"."""
+    from medctl.history import default_db_path
+
+    path: Path = args.db or default_db_path()
+    if path.is_dir():
+        raise UsageError(f"--db {path} is a folder; name the history file in it, e.g. {path / 'history.sqlite3'}")
+    return path
+
+
 def check_address(url: str) -> None:
     """Refuse a malformed address (and, for ``sim://``, a bad simulator option) in one line, before any I/O."""
     from medctl.address import parse_address

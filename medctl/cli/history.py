@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from medctl.cli.common import EXIT_OK, UsageError, add_db_option, int_in
+from medctl.cli.common import EXIT_OK, UsageError, add_db_option, history_path, int_in
+from medctl.cli.terminal import ask_yes_no
 from medctl.formatting import clock_text, ended_short, feedback_text
-from medctl.history import Feedback, HistoryStore, SessionRecord, default_db_path
+from medctl.history import Feedback, HistoryStore, SessionRecord
 from medctl.session.rules.frequency import overdone_advice
 
 
@@ -29,12 +31,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     feedback.add_argument("--sharp-pain", action="store_true")
     feedback.add_argument("--inflammation", action="store_true")
     feedback.add_argument("--note", default="")
+    feedback.add_argument("--yes", "-y", action="store_true", help="replace earlier feedback without asking")
     add_db_option(feedback)
     feedback.set_defaults(run=run_feedback)
 
 
 async def run_history(args: argparse.Namespace) -> int:
-    path = args.db or default_db_path()
+    path = history_path(args)
     if not path.exists():
         if args.json:
             print("[]")
@@ -66,6 +69,17 @@ def format_table(sessions: list[SessionRecord]) -> str:
     return "\n".join(rows)
 
 
+def _replace(session_id: int, earlier: Feedback) -> bool:
+    """Ask before replacing feedback; without a terminal to ask on, refuse (``--yes`` replaces)."""
+    question = f"Session {session_id} already has feedback ({feedback_text(earlier)}). Replace it?"
+    if not sys.stdin.isatty():
+        raise UsageError(f"session {session_id} already has feedback ({feedback_text(earlier)}); --yes replaces it")
+    try:
+        return ask_yes_no(question)
+    except (KeyboardInterrupt, EOFError):
+        return False
+
+
 async def run_feedback(args: argparse.Namespace) -> int:
     try:
         feedback = Feedback(
@@ -77,7 +91,7 @@ async def run_feedback(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    with HistoryStore(args.db or default_db_path()) as store:
+    with HistoryStore(history_path(args)) as store:
         if args.session == "last":
             newest = store.sessions(limit=1)
             if not newest:
@@ -87,6 +101,10 @@ async def run_feedback(args: argparse.Namespace) -> int:
             session_id = int(args.session)
         else:
             raise UsageError(f"session must be a number or 'last', not {args.session!r}")
+        earlier = store.session(session_id).feedback
+        if earlier is not None and not args.yes and not _replace(session_id, earlier):
+            print(f"Session {session_id} keeps its earlier feedback ({feedback_text(earlier)}).")
+            return EXIT_OK
         store.add_feedback(session_id, feedback)
     print(f"Feedback for session {session_id} saved.")
     advice = overdone_advice(feedback.overdone)

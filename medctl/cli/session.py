@@ -30,13 +30,14 @@ from medctl.cli.common import (
     UsageError,
     add_db_option,
     add_device_option,
+    history_path,
     int_in,
 )
 from medctl.cli.terminal import ask_choice, ask_int, ask_yes_no, keypresses
 from medctl.connection import connect
 from medctl.errors import MedctlError
 from medctl.formatting import clock_text, ended_text, heat_target_text, not_now, not_taken
-from medctl.history import Feedback, HistoryStore, default_db_path
+from medctl.history import Feedback, HistoryStore
 from medctl.presets import PRESET_NAMES, PresetError, default_presets_path, load_preset, save_preset
 from medctl.session import (
     QUESTIONS,
@@ -104,7 +105,7 @@ async def run(args: argparse.Namespace) -> int:
     plan = _plan(args)
     parse_address(args.device)  # a bad address fails before any question is asked
     out = sys.stdout
-    with HistoryStore(args.db or default_db_path()) as history:
+    with HistoryStore(history_path(args)) as history:
         # frequency advice first: nobody answers the safety questions only to be told "not today"
         warnings = [] if args.override_frequency else _frequency_warnings(history)
         if warnings:
@@ -244,7 +245,8 @@ def ask_feedback() -> Feedback:
     relief = ask_int("Relief, from 0 (none) to 10", 0, 10)
     soreness = ask_choice("Soreness compared with before", ("better", "same", "worse"))
     sharp = ask_yes_no("Any sharp pain?")
-    return Feedback(relief=relief, soreness=soreness, sharp_pain=sharp)  # type: ignore[arg-type]
+    inflamed = ask_yes_no("Any inflammation (swelling, heat, redness)?")  # the same four answers as the TUI
+    return Feedback(relief=relief, soreness=soreness, sharp_pain=sharp, inflammation=inflamed)  # type: ignore[arg-type]
 
 
 async def _drive(

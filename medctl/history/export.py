@@ -39,7 +39,7 @@ CSV_COLUMNS: Final = (
 
 def export_json(sessions: Iterable[SessionRecord], events: Callable[[int], list[EventRecord]]) -> str:
     """The sessions with their events and feedback as a JSON list; times in ISO-8601 UTC."""
-    items = [_session_json(record, events(record.id)) for record in sessions]
+    items = [_tenths(_session_json(record, events(record.id))) for record in sessions]
     return json.dumps(items, indent=2, ensure_ascii=False, default=_json_default)
 
 
@@ -76,11 +76,28 @@ def _csv_row(record: SessionRecord) -> list[str]:
     return [csv_cell(cell) if column in _DEVICE_COLUMNS else cell for column, cell in cells]
 
 
+#: Every float exported is seconds or °C: to a tenth, as the measurements mean (not 3.7471689829999377).
+DECIMALS: Final = 1
+
+
+def _tenths(value: Any) -> Any:
+    """*value* with every float in it rounded to :data:`DECIMALS` places."""
+    if isinstance(value, float):
+        return round(value, DECIMALS)
+    if isinstance(value, dict):
+        return {key: _tenths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tenths(item) for item in value]
+    return value
+
+
 def _csv_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, float):
+        return str(round(value, DECIMALS))
     if isinstance(value, datetime):
         return iso(value)
     return str(value)

@@ -785,6 +785,16 @@ def test_csv_export_has_one_row_per_session_with_feedback(store: HistoryStore) -
     assert (newer["relief"], newer["note"], newer["ended_at"], newer["heat"]) == ("", "", "", "0")
 
 
+def test_exports_give_seconds_and_degrees_to_a_tenth(store: HistoryStore) -> None:
+    session_id = begin(store)
+    store.record_event(session_id, "status", at_s=3.7471689829999377, pad_temp_c=38.04999, now=T0)
+    store.end_session(session_id, reason="completed", massage_s=3.7471689829999377, max_intensity=1, now=T0)
+    (row,) = csv.DictReader(io.StringIO(store.export_csv(store.sessions())))
+    assert row["massage_s"] == "3.7"
+    (item,) = json.loads(store.export_json(store.sessions()))
+    assert item["massage_s"] == 3.7 and (item["events"][0]["at_s"], item["events"][0]["pad_temp_c"]) == (3.7, 38.0)
+
+
 def test_exporting_nothing_gives_an_empty_list_and_a_header(store: HistoryStore) -> None:
     assert json.loads(store.export_json([])) == []
     assert store.export_csv([]).splitlines() == [",".join(CSV_COLUMNS)]
@@ -983,8 +993,40 @@ def test_medctl_feedback_of_sharp_pain_gives_the_article_s_advice_at_once(db: Pa
     )
     assert told.returncode == 0, told.stderr
     assert "sharp pain" in told.stdout and "couple of days" in told.stdout
-    calm = medctl_cli("feedback", str(session_id), "--relief", "8", "--soreness", "better", "--db", str(db))
-    assert "couple of days" not in calm.stdout
+    calm = medctl_cli("feedback", str(session_id), "--relief", "8", "--soreness", "better", "--yes", "--db", str(db))
+    assert calm.returncode == 0 and "couple of days" not in calm.stdout
+
+
+def test_a_second_medctl_feedback_asks_before_replacing(db: Path) -> None:
+    with HistoryStore(db) as store:
+        session_id = begin(store)
+    first = medctl_cli("feedback", str(session_id), "--relief", "3", "--soreness", "same", "--db", str(db))
+    assert first.returncode == 0, first.stderr
+    again = medctl_cli("feedback", str(session_id), "--relief", "9", "--soreness", "better", "--db", str(db))
+    assert again.returncode == 2 and "already has feedback (relief 3, same)" in again.stderr
+    assert "--yes" in again.stderr
+    with HistoryStore(db) as store:
+        kept = store.session(session_id).feedback
+    assert kept is not None and kept.relief == 3
+
+
+def test_history_db_naming_a_folder_says_so(tmp_path: Path) -> None:
+    told = medctl_cli("history", "--db", str(tmp_path))
+    assert told.returncode == 2 and "is a folder" in told.stderr and "No sessions" not in told.stdout
+
+
+def test_cli_feedback_asks_the_same_four_questions_as_the_tui(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medctl.cli import session as cli_session
+
+    asked: list[str] = []
+    monkeypatch.setattr(cli_session, "ask_int", lambda question, low, high: asked.append(question) or 6)
+    monkeypatch.setattr(cli_session, "ask_choice", lambda question, choices: asked.append(question) or "worse")
+    monkeypatch.setattr(
+        cli_session, "ask_yes_no", lambda question: asked.append(question) or "inflammation" in question
+    )
+    feedback = cli_session.ask_feedback()
+    assert (feedback.relief, feedback.soreness, feedback.sharp_pain, feedback.inflammation) == (6, "worse", False, True)
+    assert len(asked) == 4
 
 
 def test_feedback_after_a_cli_session_gives_the_advice_at_once(
