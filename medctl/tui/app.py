@@ -35,6 +35,7 @@ from medctl.errors import MedctlError
 from medctl.history import HistoryStore, default_db_path
 from medctl.presets import PRESETS_NAME, PresetError, save_preset
 from medctl.session import SafetyCheck
+from medctl.session.rules.frequency import unreadable_warning
 from medctl.tui.config import TuiConfig, default_config_path, load_config, save_config
 from medctl.tui.connect import ConnectScreen
 from medctl.tui.devices import SIMULATOR, Connector, DeviceLink, Discovery, LinkState, identity_text
@@ -178,6 +179,13 @@ class MedctlApp(App[None]):
         except MedctlError as exc:
             self._history_problem = f"The history is not available: {exc}"
             self.notify(self._history_problem, severity="error", timeout=15, markup=False)
+            return
+        if self.safety_screen.is_mounted:
+            try:
+                warnings = [warning.message for warning in self.history.frequency_warnings()]
+            except MedctlError as exc:
+                warnings = [unreadable_warning(str(exc)).message]
+            self.safety_screen.show_frequency(warnings)
 
     async def on_unmount(self) -> None:
         """Quitting, however it happens, stops the massager and closes the history."""

@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from medctl.address import parse_address
 from medctl.errors import AddressError
-from medctl.tui.devices import BleScan, DeviceChoice, Discovery, ble_failure_text, unique
+from medctl.tui.devices import BleScan, DeviceChoice, Discovery, ble_failure_text, is_simulated, unique
 from medctl.tui.widgets import DeviceBar
 
 #: The list entry that starts a Bluetooth scan.
@@ -64,7 +64,8 @@ class ConnectScreen(Screen[None]):
             yield Static("Choose your massager: ↑↓ and enter, or type its address below.", id="connect-intro")
             yield OptionList(id="devices")
             yield Input(placeholder=ADDRESS_HINT, id="address")
-            yield Checkbox("Remember it as my default massager", value=True, id="remember")
+            # off while a simulator is highlighted: trying the demo must not make it the default
+            yield Checkbox("Remember it as my default massager", value=False, id="remember")
             yield Static("", id="connect-message", markup=False)
         yield Footer(compact=True)
 
@@ -104,6 +105,16 @@ class ConnectScreen(Screen[None]):
 
     def say(self, text: str) -> None:
         self.query_one("#connect-message", Static).update(text)
+
+    @on(OptionList.OptionHighlighted, "#devices")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        url = event.option.id
+        if url is not None and url != SCAN_ID:
+            self.query_one("#remember", Checkbox).value = not is_simulated(url)
+
+    @on(Input.Changed, "#address")
+    def _typing(self, event: Input.Changed) -> None:
+        self.query_one("#remember", Checkbox).value = not is_simulated(event.value.strip() or None)
 
     @on(OptionList.OptionSelected, "#devices")
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -78,7 +78,7 @@ class PlanScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DeviceBar()
-        with Vertical(id="plan-body"):
+        with VerticalScroll(id="plan-body"):  # at 60×20 the focused field scrolls into view
             yield Static("Plan your session — ↑↓ move, ←→ change, enter starts", id="plan-intro")
             yield Stepper("Minutes", MINUTES, value=5.0, hint="5 to 10 minutes of massage", id="minutes")
             yield Stepper("Heat", HEAT, value=False, hint="starts at level 1", id="heat")
@@ -99,7 +99,8 @@ class PlanScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_advice()
-        self.query_one("#minutes").focus()
+        if not self._warnings:
+            self.query_one("#minutes").focus()
 
     def refresh_advice(self) -> None:
         """Ask the history for frequency advice (R9) and show it, with the override field."""
@@ -118,6 +119,8 @@ class PlanScreen(Screen[None]):
         self.query_one("#frequency-text", Static).update(
             "Frequency advice: " + " ".join(self._warnings) if self._warnings else ""
         )
+        if self._warnings:  # the reason box takes the keys: typed letters must not reach the shortcuts (l: History)
+            self.query_one("#override").focus()
 
     def say(self, text: str) -> None:
         self.query_one("#plan-message", Static).update(text)

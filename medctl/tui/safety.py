@@ -59,6 +59,7 @@ class SafetyScreen(Screen[None]):
         yield DeviceBar()
         with Vertical(id="safety-body"):
             yield Static("Before you start: a short safety check. The massager stays off.", id="safety-intro")
+            yield Static("", id="safety-frequency", markup=False)
             yield Static("", id="safety-count", markup=False)
             yield Static("", id="safety-question", markup=False)
             yield Static("", id="safety-flag", markup=False)
@@ -66,7 +67,14 @@ class SafetyScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#safety-frequency").display = False
         self._show()
+
+    def show_frequency(self, warnings: list[str]) -> None:
+        """Frequency advice (R9) before the questions, so nobody answers them all only to read it after."""
+        text = "Frequency advice: " + " ".join(warnings) + " The plan asks for a reason if you go ahead."
+        self.query_one("#safety-frequency", Static).update(text if warnings else "")
+        self.query_one("#safety-frequency").display = bool(warnings)
 
     @property
     def current(self) -> SafetyQuestion | None:

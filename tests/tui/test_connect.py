@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList, Static
+from textual.widgets import Checkbox, OptionList, Static
 
 from medctl.errors import TransportError
 from medctl.tui.app import MedctlApp
@@ -67,9 +67,13 @@ async def test_the_list_offers_the_simulators_and_ports_and_enter_picks_one(
         await pilot.press("d")
         await tui.on_screen(pilot, ConnectScreen)
         assert entries(app) == ["sim://", "sim://?speed=60", "serial:///dev/ttyUSB7"]  # no Bluetooth transport
-        await pilot.press("down", "enter")  # the current one (sim://) is highlighted first
+        assert not app.screen.query_one("#remember", Checkbox).value  # a simulator: not remembered by default
+        await pilot.press("down", "down")
+        assert app.screen.query_one("#remember", Checkbox).value  # a real port: remembered by default
+        await pilot.press("up", "enter")  # trying the demo
         await tui.on_screen(pilot, SafetyScreen)
         assert app.link.url == "sim://?speed=60"
+    assert load_config(tmp_path / "config.toml").config.device is None  # the demo did not become the default
 
 
 async def test_a_massager_that_cannot_be_reached_opens_the_connect_screen(

@@ -107,8 +107,11 @@ async def test_sharp_pain_shows_the_advice_at_once_and_every_override_reason_is_
         await pilot.press("escape")
         plan = await tui.on_screen(pilot, PlanScreen)
         assert "sharp pain" in text_of(pilot, "#frequency-text")
-        assert plan.query_one("#override", Input).value == ""
-        await pilot.press("enter")  # no reason typed: refused, the override field gets the focus
+        assert plan.query_one("#override", Input).value == "" and plan.query_one("#override", Input).has_focus
+        await pilot.press("l")  # typed into the reason, not the History shortcut
+        await pilot.pause()
+        assert app.screen is plan and plan.query_one("#override", Input).value == "l"
+        await pilot.press("backspace", "enter")  # no reason typed: refused, the override field gets the focus
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen) and "write a reason" in text_of(pilot, "#plan-message")
         await pilot.press(*"physio agreed", "enter")
@@ -137,8 +140,9 @@ async def test_a_refused_increase_during_warm_up_shows_its_reason(make_app: Call
             r"Not now: warm-up: \d+ s left before you can increase intensity", text_of(pilot, "#message")
         )
         assert re.fullmatch(
-            r"warm-up at the lightest setting — increases unlock in \d:\d\d", text_of(pilot, "#meaning")
-        )
+            r"at the lightest setting — increases unlock in \d:\d\d", text_of(pilot, "#meaning")
+        )  # the WARM-UP badge beside it names the phase
+        assert text_of(pilot, "#phase") == "WARM-UP"
         assert live.session is not None and live.session.intensity == 1
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from medctl.history import HistoryStore
 from medctl.session import Phase
 from medctl.tui.app import MedctlApp
 from medctl.tui.live import SAID_FOR_S, LiveScreen
 from medctl.tui.plan import PlanScreen
+from medctl.tui.safety import SafetyScreen
 
 pytestmark = pytest.mark.looptime
 
@@ -93,3 +96,19 @@ def _entries(app: MedctlApp) -> str:
     from textual.command import CommandList
 
     return "\x00".join(str(option.prompt) for option in app.screen.query_one(CommandList).options)
+
+
+async def test_frequency_advice_comes_before_the_safety_questions(
+    make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path
+) -> None:
+    with HistoryStore(tmp_path / "history.sqlite3") as store:  # a real session earlier today
+        store.begin_session(
+            device="serial:///dev/ttyUSB0", device_model="M", planned_s=300.0, heat=False, target_intensity=None
+        )
+    app = make_app(connector=tui.SimConnector())
+    async with app.run_test(size=SIZE) as pilot:
+        await tui.connected(pilot)
+        await tui.until(
+            pilot, lambda: "already started a session today" in text_of(pilot, "#safety-frequency"), "advice"
+        )
+        assert isinstance(app.screen, SafetyScreen) and text_of(pilot, "#safety-count").startswith("Question 1 of")
