@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from medctl.address import parse_address
-from medctl.connection import connect
 from medctl.devices.device import Device
 from medctl.errors import AddressError, MedctlError
 
@@ -157,8 +156,8 @@ def identity_text(client: Device) -> str:
 class DeviceLink:
     """The connection to the massager in use. ``open`` replaces it; ``close`` stops the massager."""
 
-    def __init__(self, connector: Connector = connect) -> None:
-        self._connector = connector
+    def __init__(self, connector: Connector | None = None) -> None:
+        self._connector = connector  # None: medctl.connect, imported on the first connection (after the first paint)
         self._stack: AsyncExitStack | None = None
         self.client: Device | None = None
         self.url: str | None = None
@@ -169,12 +168,19 @@ class DeviceLink:
         self.url = url
         stack = AsyncExitStack()
         try:
-            client = await stack.enter_async_context(self._connector(url))
+            client = await stack.enter_async_context(self._connect(url))
         except BaseException:
             await stack.aclose()
             raise
         self._stack, self.client = stack, client
         return client
+
+    def _connect(self, url: str) -> AbstractAsyncContextManager[Device]:
+        if self._connector is None:
+            from medctl.connection import connect
+
+            self._connector = connect
+        return self._connector(url)
 
     async def reconnect(self) -> None:
         """Re-open a lost link (R10: nothing resumes by itself)."""

@@ -10,14 +10,17 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
+
+if TYPE_CHECKING:
+    from textual_plotext.plot import Plot
 
 from medctl.tui.devices import LinkState
 
@@ -120,11 +123,19 @@ class Stepper(Widget, Generic[T], can_focus=True):
         return 0
 
 
-class TemperaturePlot(PlotextPlot):
+class TemperaturePlot(Widget):
     """The pad temperature over the session, on a fixed °C scale, minutes along the bottom.
 
     Redrawn at most every :data:`PLOT_REDRAW_S` of loop time: at demo speed, samples come faster
-    than that, and a plot costs more to draw than the rest of the screen.
+    than that, and a plot costs more to draw than the rest of the screen. The plot itself
+    (textual_plotext) is imported when the live screen is first drawn, not before the first paint.
+    """
+
+    DEFAULT_CSS = """
+    TemperaturePlot > PlotextPlot {
+        width: 1fr;
+        height: 1fr;
+    }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -154,8 +165,18 @@ class TemperaturePlot(PlotextPlot):
             self._scheduled = True
             self.set_timer(wait, self._replot)
 
+    def compose(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot
+
+        yield PlotextPlot()
+
+    @property
+    def plt(self) -> Plot:
+        from textual_plotext import PlotextPlot
+
+        return self.query_one(PlotextPlot).plt
+
     def on_mount(self) -> None:
-        super().on_mount()
         self._replot()
 
     def _replot(self) -> None:
@@ -175,7 +196,7 @@ class TemperaturePlot(PlotextPlot):
         )
         if self._temps:
             plt.plot(self._minutes, self._temps, marker="braille")
-        self.refresh()
+        self.query_one("PlotextPlot").refresh()
 
 
 #: Cells of the sessions-per-week bars on screen (the feedback trend stands beside them).
