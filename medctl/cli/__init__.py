@@ -29,10 +29,11 @@ _TUI_OPTIONS = ("--device", "-d", "--db")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    given = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(with_default_command(given, interactive=interactive))
+    given = with_default_command(list(sys.argv[1:] if argv is None else argv), interactive=interactive)
+    command = next((word for word in given if word not in _GLOBAL_OPTIONS), None)
+    parser = build_parser(only=command)
+    args = parser.parse_args(given)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
@@ -84,8 +85,10 @@ class _Parser(argparse.ArgumentParser):
         super().error(printable(message))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from medctl.cli import conformance, history, pair, scan, session, simulate, status, tui
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with *only* a command's name, just that command's (the others' modules are not
+    imported: ``medctl`` opening the TUI does not wait for the history, pairing or transports)."""
+    import importlib
 
     parser = _Parser(
         prog="medctl",
@@ -96,9 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"medctl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details to stderr")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (tui, session, status, history, simulate, scan, pair, conformance):
-        module.register(sub)
+    names = (
+        [_MODULES.get(only, only)] if only in COMMANDS else list(dict.fromkeys(_MODULES.get(c, c) for c in COMMANDS))
+    )
+    for name in names:
+        importlib.import_module(f"medctl.cli.{name}").register(sub)
     return parser
+
+
+#: The module of each command whose module has another name.
+_MODULES = {"feedback": "history"}
 
 
 __all__ = ["add_db_option", "add_device_option", "build_parser", "main"]

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from medctl.connection import DEFAULT_DEVICE
 from medctl.errors import MedctlError
 
 EXIT_OK: Final = 0
@@ -34,6 +33,10 @@ class _DeviceNamed(argparse.Action):
     ) -> None:
         setattr(namespace, self.dest, values)
         namespace.device_named = True
+
+
+#: medctl.connection.DEFAULT_DEVICE, without importing the transports before the TUI's first paint.
+DEFAULT_DEVICE = "sim://"
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:

@@ -36,3 +36,10 @@ def test_a_refusal_has_no_rule_id() -> None:
 def test_the_parser_knows_whether_a_device_was_named(argv: list[str], named: bool) -> None:
     args = build_parser().parse_args(["session", *argv])
     assert args.device_named is named and args.device.startswith("sim://")
+
+
+def test_the_cli_default_device_is_the_library_s() -> None:
+    from medctl.cli.common import DEFAULT_DEVICE
+    from medctl.connection import DEFAULT_DEVICE as LIBRARY_DEFAULT
+
+    assert DEFAULT_DEVICE == LIBRARY_DEFAULT
