@@ -345,13 +345,13 @@ class LiveScreen(Screen[None]):
 def meaning(update: SessionUpdate) -> str:
     """What the phase means and the next allowed action, without repeating the badge beside it:
     ``WARM-UP  at the lightest setting — increases unlock in 0:42``, ``MASSAGE  you may increase to 2``."""
-    if update.next_action.startswith(update.phase_text):
+    if update.phase in (Phase.PAUSED, Phase.INTERRUPTED):  # the badge and the meters say it is stopped
         return update.next_action
+    text = update.next_action
+    if not text.startswith(update.phase_text):
+        text = f"{update.phase_text} — {text}"
     title = PHASE_TITLES[update.phase].lower()
-    text = update.phase_text
-    if text.startswith(title):
-        text = text[len(title) :].lstrip(" —")
-    return f"{text} — {update.next_action}" if text else update.next_action
+    return text[len(title) :].lstrip(" —") if text.startswith(title) else text
 
 
 def _levels_view(update: SessionUpdate) -> tuple[object, ...]:

@@ -1,4 +1,5 @@
-"""Snapshots (pytest-textual-snapshot) of the connect, live session and history screens at 80×24.
+"""Snapshots (pytest-textual-snapshot) of every screen and state that matters, at 80×24, and the
+live screen at 60×20 (STOP and the countdown still on it).
 
 Deterministic by construction: a fixed list of ports and no Bluetooth; a session clock that
 stands still at 18 s unless the test moves it (the simulator's pad stays at ambient with the
@@ -13,15 +14,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from medctl.history import Feedback, HistoryStore
-from medctl.session import Phase, SafetyCheck, SessionPlan
+from medctl.session import EndReason, Phase, SafetyCheck, SessionPlan, SessionSummary
+from medctl.session.rules import TOO_MUCH_ADVICE
 from medctl.tui.app import MedctlApp
 from medctl.tui.connect import ConnectScreen
 from medctl.tui.devices import DeviceChoice
+from medctl.tui.help import HelpScreen
 from medctl.tui.history import HistoryScreen
 from medctl.tui.live import LiveScreen
+from medctl.tui.plan import PlanScreen
+from medctl.tui.safety import SafetyScreen
+from medctl.tui.summary import SummaryScreen
+from medctl.tui.techniques import TechniquesScreen
 from medctl.tui.widgets import TemperaturePlot
 
 SIZE = (80, 24)
@@ -121,3 +129,200 @@ def _record_sessions(db: Path) -> None:
             )
             if feedback is not None:
                 history.add_feedback(sid, feedback, now=start + timedelta(minutes=30))
+
+
+# -- the live screen in each phase, at 80×24 and 60×20 ----------------------------------------------
+
+#: Session seconds the frozen clock is set to for each phase (a 5-minute plan).
+PHASE_AT = {Phase.WARM_UP: 18.0, Phase.MASSAGE: 90.0, Phase.STEP_DOWN: 285.0}
+
+
+async def _live_at(pilot: Pilot[Any], tui: Any, clock: Any, seconds: float, wanted: Phase) -> LiveScreen:
+    """The live screen of a 5-minute session, *seconds* in, in phase *wanted*, its plot drawn."""
+    app = pilot.app
+    assert isinstance(app, MedctlApp)
+    await tui.connected(pilot)
+    assert app.link.client is not None
+    app.push_screen(LiveScreen(app.link.client, SessionPlan(minutes=5), safety=ALL_CLEAR, history=None))
+    live: LiveScreen = await tui.on_screen(pilot, LiveScreen)
+    await tui.until(pilot, lambda: _at(live, 0.0), "the session's start")
+    clock.t = seconds
+    await tui.until(
+        pilot,
+        lambda: (
+            live.last_update is not None and live.last_update.massage_s == seconds and live.last_update.phase is wanted
+        ),
+        f"{seconds} s of session",
+    )
+    plot = live.query_one(TemperaturePlot)
+    await tui.until(pilot, lambda: plot.drawn == 2, "the plot of two samples")
+    return live
+
+
+@pytest.mark.parametrize("size", [SIZE, (60, 20)], ids=["80x24", "60x20"])
+@pytest.mark.parametrize("wanted", list(PHASE_AT), ids=lambda p: p.value)
+def test_live_in_each_phase(
+    snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, wanted: Phase, size: tuple[int, int]
+) -> None:
+    clock = tui.FrozenClock()
+    app = make_app(connector=tui.SimConnector(clock=clock))
+
+    async def in_phase(pilot: Pilot[Any]) -> None:
+        await _live_at(pilot, tui, clock, PHASE_AT[wanted], wanted)
+
+    assert snap_compare(app, terminal_size=size, run_before=in_phase)
+
+
+@pytest.mark.parametrize("size", [SIZE, (60, 20)], ids=["80x24", "60x20"])
+def test_live_paused(snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, size: tuple[int, int]) -> None:
+    clock = tui.FrozenClock()
+    app = make_app(connector=tui.SimConnector(clock=clock))
+
+    async def paused(pilot: Pilot[Any]) -> None:
+        live = await _live_at(pilot, tui, clock, 90.0, Phase.MASSAGE)
+        live.action_pause()
+        await tui.until(pilot, lambda: live.last_update is not None and live.last_update.phase is Phase.PAUSED, "pause")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=paused)
+
+
+def test_live_link_lost(snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any) -> None:
+    clock = tui.FrozenClock()
+    connector = tui.SimConnector(clock=clock)
+    app = make_app(connector=connector)
+
+    async def link_lost(pilot: Pilot[Any]) -> None:
+        live = await _live_at(pilot, tui, clock, 90.0, Phase.MASSAGE)
+        connector.unplugged = True  # out of range: it stays lost (a reconnect would race the snapshot)
+        connector.device.faults.drop_links()
+        await tui.until(
+            pilot,
+            lambda: (
+                live.last_update is not None
+                and live.last_update.phase is Phase.INTERRUPTED
+                and live.last_update.next_action == "reconnecting…"
+            ),
+            "the link lost",
+        )
+        await tui.until(pilot, lambda: app.link_state.phase == "lost", "the device bar's lost link")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=link_lost)
+
+
+# -- the other screens --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["safety", "help", "techniques"])
+def test_screen(snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, key: str) -> None:
+    app = make_app(connector=tui.SimConnector())
+    kinds = {"help": ("question_mark", HelpScreen), "techniques": ("m", TechniquesScreen)}
+
+    async def opened(pilot: Pilot[Any]) -> None:
+        await tui.connected(pilot)
+        await tui.on_screen(pilot, SafetyScreen)
+        if key in kinds:
+            press, kind = kinds[key]
+            await pilot.press(press)
+            await tui.on_screen(pilot, kind)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=opened)
+
+
+def test_plan_with_frequency_advice(
+    snap_compare: Any,
+    make_app: Callable[..., MedctlApp],
+    tui: Any,
+    tmp_path: Path,
+    utc_local_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    with HistoryStore(db) as history:  # a real massager's session this morning
+        history.begin_session(
+            device="serial:///dev/ttyUSB0", device_model="NeckEase 2", planned_s=300.0, heat=False,
+            target_intensity=None, now=NOW - timedelta(hours=9),
+        )  # fmt: skip
+    advice = HistoryStore.frequency_warnings
+    monkeypatch.setattr(HistoryStore, "frequency_warnings", lambda store, now=None: advice(store, NOW))
+    app = make_app(connector=tui.SimConnector(), db_path=db)
+
+    async def planned(pilot: Pilot[Any]) -> None:
+        await tui.connected(pilot)
+        await tui.until(pilot, lambda: app.screen.query_one("#safety-frequency").display, "the advice first")
+        await pilot.press(*("n",) * 6)
+        await tui.on_screen(pilot, PlanScreen)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=planned)
+
+
+def test_safety_with_frequency_advice_first(
+    snap_compare: Any,
+    make_app: Callable[..., MedctlApp],
+    tui: Any,
+    tmp_path: Path,
+    utc_local_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    with HistoryStore(db) as history:
+        history.begin_session(
+            device="serial:///dev/ttyUSB0", device_model="NeckEase 2", planned_s=300.0, heat=False,
+            target_intensity=None, now=NOW - timedelta(hours=9),
+        )  # fmt: skip
+    advice = HistoryStore.frequency_warnings
+    monkeypatch.setattr(HistoryStore, "frequency_warnings", lambda store, now=None: advice(store, NOW))
+    app = make_app(connector=tui.SimConnector(), db_path=db)
+
+    async def asked(pilot: Pilot[Any]) -> None:
+        await tui.connected(pilot)
+        await tui.until(pilot, lambda: app.screen.query_one("#safety-frequency").display, "the advice first")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=asked)
+
+
+#: What a session had said when it ended, by end reason (the engine's own sentences).
+NOTICES = {
+    EndReason.TOO_MUCH: ("lowered to 1; tell us again if it is still too much",),
+    EndReason.PAUSE_TIMEOUT: ("paused too long: the session has ended",),
+    EndReason.FAULT: ("the motor stalled: the session has ended; check the massager",),
+    EndReason.BATTERY_EMPTY: ("the battery is empty: charge the massager",),
+    EndReason.LINK_LOST: ("could not reconnect to the massager: session ended",),
+    EndReason.STOPPED: ("lowered to 1; tell us again if it is still too much",),
+}
+
+
+@pytest.mark.parametrize("reason", list(EndReason), ids=lambda r: r.value)
+def test_summary_after(
+    snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path, reason: EndReason
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    with HistoryStore(db) as history:
+        session_id = history.begin_session(
+            device="sim://", device_model="NeckEase 2", planned_s=300.0, heat=True, target_intensity=None, now=NOW
+        )
+    record = SessionSummary(
+        session_id=session_id,
+        plan=SessionPlan(minutes=5, heat=True),
+        end_reason=reason,
+        massage_s=115.0,
+        max_intensity=2,
+        too_much_count=2 if reason is EndReason.TOO_MUCH else 1 if reason is EndReason.STOPPED else 0,
+        overrides=(),
+        notices=NOTICES.get(reason, ()),
+        advice=TOO_MUCH_ADVICE if reason is EndReason.TOO_MUCH else None,
+    )
+    app = make_app(connector=tui.SimConnector(), db_path=db)
+
+    async def summary(pilot: Pilot[Any]) -> None:
+        await tui.connected(pilot)
+        await tui.until(pilot, lambda: app.history is not None, "the history")
+        app.push_screen(SummaryScreen(record, app.history))
+        await tui.on_screen(pilot, SummaryScreen)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=summary)
