@@ -27,15 +27,15 @@ class MedctlError(Exception):
 
 
 class AddressError(MedctlError, ValueError):
-    pass
+    """A device address (URL) that cannot be used: unknown scheme, malformed, or an option out of range."""
 
 
 class TransportError(MedctlError):
-    pass
+    """The link to the massager could not be opened or used (port, socket, Bluetooth adapter)."""
 
 
 class ConnectionLost(TransportError):
-    pass
+    """The link to the massager went away; the device stops by its own watchdog where it has one."""
 
 
 class ControllerFailure(ConnectionLost):
@@ -48,15 +48,15 @@ class WrongDevice(TransportError):
 
 
 class DeviceTimeout(MedctlError):
-    pass
+    """The massager did not answer a request within its retries."""
 
 
 class ProtocolMismatch(MedctlError):
-    pass
+    """The massager speaks a protocol version this medctl does not (update one of them)."""
 
 
 class CommandCancelled(MedctlError):
-    pass
+    """A command overtaken by STOP (or by the session's end) and never sent: nothing happened."""
 
 
 class GuidedOnly(MedctlError):
@@ -82,11 +82,11 @@ class CommandRefused(MedctlError):
 
 
 class OutOfRange(CommandRefused, ValueError):
-    pass
+    """A level outside what the massager accepts; refused before it is sent, or by the device."""
 
 
 class DeviceBusy(CommandRefused):
-    pass
+    """The massager refused a command as busy (NACK BUSY); trying again later may work."""
 
 
 class AuthenticationRefused(CommandRefused):
@@ -94,14 +94,16 @@ class AuthenticationRefused(CommandRefused):
 
 
 class PairingError(MedctlError):
-    pass
+    """Pairing did not complete: wrong code, the pairing window closed, or the device locked out."""
 
 
 class KeyStoreError(MedctlError):
-    pass
+    """The pairing key file cannot be read or written safely (permissions, type, size)."""
 
 
 class DeviceFault(MedctlError):
+    """The massager reports a fault that rules a session out now (a stall, an empty battery); ``faults`` says which."""
+
     def __init__(self, message: str, *, faults: int) -> None:
         # a medctl.devices.FaultFlag (an int flag; typed int so errors import no device types)
         super().__init__(message)

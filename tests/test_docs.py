@@ -28,14 +28,6 @@ EXAMPLES = ROOT / "examples"
 REFERENCED = ("medctl", "medctl.session", "medctl.devices", "firmware_protocol", "firmware_protocol.vectors",
               "simulator", "medctl.pytest_plugin", "medctl.harness")
 
-#: Public classes and functions that had no docstring when the reference was first built. The list
-#: may only shrink: a new undocumented name fails, and so does a listed name that gained a docstring
-#: (take it off the list).
-KNOWN_UNDOCUMENTED = frozenset({
-    "medctl.AddressError", "medctl.CommandCancelled", "medctl.ConnectionLost", "medctl.DeviceBusy",
-    "medctl.DeviceFault", "medctl.DeviceTimeout", "medctl.KeyStoreError", "medctl.OutOfRange",
-    "medctl.PairingError", "medctl.ProtocolMismatch", "medctl.TransportError",
-})
 
 
 def public_names(module: ModuleType) -> list[str]:
@@ -71,10 +63,8 @@ def undocumented() -> set[str]:
 
 def test_every_public_class_and_function_in_the_reference_has_a_docstring() -> None:
     missing = undocumented()
-    new = sorted(missing - KNOWN_UNDOCUMENTED)
+    new = sorted(missing)
     assert not new, f"public names without a docstring (the API reference renders them): {new}"
-    documented_now = sorted(KNOWN_UNDOCUMENTED - missing)
-    assert not documented_now, f"these have docstrings now; take them off KNOWN_UNDOCUMENTED: {documented_now}"
 
 
 def test_every_pytest_fixture_is_described_in_the_plugin_docstring() -> None:
