@@ -186,7 +186,7 @@ class SessionCore:
                 return "reconnecting…"
             return f"resume at the lightest setting, or stop (ends in {clock_text(self._halt_left())})"
         if self.phase is Phase.STEP_DOWN:
-            return "winding down — stop whenever you like"
+            return "stop whenever you like"
         try:
             level = rules.check_increase(state)
         except RuleViolation as refusal:
