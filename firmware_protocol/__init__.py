@@ -42,6 +42,7 @@ from firmware_protocol.errors import (
 from firmware_protocol.frame import Frame
 from firmware_protocol.messages import (
     IDENTITY_FIELDS,
+    MAX_MODES,
     Ack,
     ClearFaults,
     DeviceMessage,
@@ -71,6 +72,7 @@ from firmware_protocol.messages import (
     SessionBeginResult,
     SetHeat,
     SetIntensity,
+    SetMode,
     Start,
     Status,
     StatusFlag,
@@ -78,6 +80,7 @@ from firmware_protocol.messages import (
     decode_message,
     encode_message,
     heat_targets_text,
+    mode_name_field,
     parse_heat_targets,
 )
 from firmware_protocol.stream import StreamDecoder, encode_stream
@@ -89,6 +92,7 @@ __all__ = [
     "HEARTBEAT_INTERVAL_S",
     "IDENTITY_FIELDS",
     "MAX_FRAME_LEN",
+    "MAX_MODES",
     "MAX_PAYLOAD_LEN",
     "PLAIN_FRAME_VERSION",
     "PROTOCOL_VERSION",
@@ -140,6 +144,7 @@ __all__ = [
     "SessionBeginResult",
     "SetHeat",
     "SetIntensity",
+    "SetMode",
     "Start",
     "Status",
     "StatusFlag",
@@ -153,5 +158,6 @@ __all__ = [
     "encode_message",
     "encode_stream",
     "heat_targets_text",
+    "mode_name_field",
     "parse_heat_targets",
 ]

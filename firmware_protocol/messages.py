@@ -38,6 +38,7 @@ class MsgType(IntEnum):
     SESSION_BEGIN = 0x10
     PAKE_BEGIN = 0x11
     PAKE_PART = 0x12
+    SET_MODE = 0x13
     ACK = 0x80
     NACK = 0x81
     STATUS = 0x90
@@ -52,6 +53,26 @@ class InfoField(IntEnum):
     SERIAL = 0x03
     #: The pad temperature each heat level aims at, whole °C: ``"38,42"`` (SPEC.md §7.4.3).
     HEAT_TARGETS = 0x04
+    #: The name of massage mode 0..7, for a device with the MODES feature (SPEC.md §7.4.11).
+    MODE_0 = 0x10
+    MODE_1 = 0x11
+    MODE_2 = 0x12
+    MODE_3 = 0x13
+    MODE_4 = 0x14
+    MODE_5 = 0x15
+    MODE_6 = 0x16
+    MODE_7 = 0x17
+
+
+#: A device offers at most this many massage modes, numbered from 0 (SPEC.md §7.4.11).
+MAX_MODES: Final = 8
+
+
+def mode_name_field(mode: int) -> InfoField:
+    """The GET_INFO field that holds the name of massage mode *mode* (``0..7``)."""
+    if not 0 <= mode < MAX_MODES:
+        raise ValueError(f"mode {mode} is outside 0..{MAX_MODES - 1}")
+    return InfoField(InfoField.MODE_0 + mode)
 
 
 #: The identity fields every device answers; a device older than HEAT_TARGETS NACKs it ``bad_value``.
@@ -108,6 +129,8 @@ class Feature(IntFlag):
     NONE = 0
     HEAT = 0x01
     BATTERY = 0x02
+    #: Massage modes: names by GET_INFO ``MODE_0..MODE_7``, chosen by SET_MODE (SPEC.md §7.4.11).
+    MODES = 0x04
 
 
 class StatusFlag(IntFlag):
@@ -284,6 +307,23 @@ class ClearFaults(Request):
         if mask & UNDEFINED_FAULT_BITS:
             raise BadValue(f"CLEAR_FAULTS: undefined fault bits 0x{mask & UNDEFINED_FAULT_BITS:02X}")
         return cls(Fault(mask))
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode(Request):
+    """SET_MODE: the massage pattern, by number ``0..K-1`` (SPEC.md §7.4.11); the device checks the range."""
+
+    TYPE: ClassVar = MsgType.SET_MODE
+    LAYOUT: ClassVar = struct.Struct(">B")
+    mode: int
+
+    def payload(self) -> bytes:
+        return self.LAYOUT.pack(self.mode)
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Self:
+        (mode,) = _unpack(cls.LAYOUT, payload, "SET_MODE")
+        return cls(mode)
 
 
 def _require_len(value: bytes, size: int, what: str) -> None:
@@ -654,8 +694,26 @@ def _check_ack_data(request: MsgType, data: bytes) -> None:
 MESSAGE_TYPES: Final[dict[int, type[Message]]] = {
     cls.TYPE: cls
     for cls in (
-        Hello, Goodbye, GetInfo, GetStatus, Start, Stop, SetIntensity, SetHeat, Heartbeat,
-        ClearFaults, PairBegin, PairConfirm, SessionBegin, PakeBegin, PakePart, Ack, Nack, Status, FaultEvent,
+        Hello,
+        Goodbye,
+        GetInfo,
+        GetStatus,
+        Start,
+        Stop,
+        SetIntensity,
+        SetHeat,
+        Heartbeat,
+        ClearFaults,
+        PairBegin,
+        PairConfirm,
+        SessionBegin,
+        PakeBegin,
+        PakePart,
+        SetMode,
+        Ack,
+        Nack,
+        Status,
+        FaultEvent,
     )
 }
 

@@ -43,6 +43,7 @@ from firmware_protocol.messages import (
     PakeBegin,
     PakePart,
     SessionBegin,
+    SetMode,
     Status,
     StatusFlag,
 )
@@ -447,4 +448,5 @@ _BUILDERS: Final[dict[type[Message], Callable[[type[Message], dict[str, Any]], M
     SessionBegin: lambda kind, fields: SessionBegin(_int(fields.pop("controller_id")), _hex(fields.pop("nonce"))),
     PakeBegin: lambda kind, fields: PakeBegin(_int(fields.pop("controller_id"))),
     PakePart: lambda kind, fields: PakePart(_int(fields.pop("index")), _hex(fields.pop("chunk"))),
+    SetMode: lambda kind, fields: SetMode(_int(fields.pop("mode"))),
 }
