@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from firmware_protocol import DEFAULT_WATCHDOG_S, STATUS_INTERVAL_S, heat_targets_text
+from firmware_protocol import DEFAULT_WATCHDOG_S, MAX_MODES, STATUS_INTERVAL_S, heat_targets_text
 from firmware_protocol.auth import normalize_code
 from firmware_protocol.constants import MAX_INFO_LEN
 from simulator.deviations import Deviations
@@ -20,6 +20,8 @@ from simulator.deviations import Deviations
 MAX_WATCHDOG_S: Final = 0xFFFF / 1000
 #: Levels travel as single bytes.
 MAX_LEVELS: Final = 0xFF
+#: The massage modes of the default device (SPEC.md §7.4.11): patterns, not strengths.
+DEFAULT_MODES: Final = ("kneading", "tapping", "rolling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class DeviceConfig:
     model: str = "NeckEase 2"
     firmware: str = "1.4.0"
     serial: str = "NE2-000001"
+    #: Massage modes, mode 0 first (SPEC.md §7.4.11); empty: a device without modes (no MODES feature).
+    modes: tuple[str, ...] = DEFAULT_MODES
     #: Whether GET_INFO answers HEAT_TARGETS (SPEC.md §7.4.3); False: a firmware from before it (``bad_value``).
     reports_heat_targets: bool = True
     #: The pairing code printed on the device (SPEC.md §11.4); None: a random one per device.
@@ -60,6 +64,7 @@ class DeviceConfig:
         _check_temperatures(self)
         _check_times(self)
         _check_identity(self)
+        _check_modes(self)
         _check_pairing_code(self)
 
     def heat_target_c(self, heat: int) -> float:
@@ -115,6 +120,15 @@ def _check_identity(config: DeviceConfig) -> None:
             len(targets) <= MAX_INFO_LEN and all(0 <= t < 99.5 for t in config.heat_targets_c),
             f"heat targets {targets!r} do not fit a GET_INFO answer (whole °C below 100, {MAX_INFO_LEN} bytes)",
         )
+
+
+def _check_modes(config: DeviceConfig) -> None:
+    modes = config.modes
+    _require(len(modes) <= MAX_MODES, f"at most {MAX_MODES} massage modes, got {len(modes)}")
+    _require(len(set(modes)) == len(modes), f"massage mode names must differ, got {modes}")
+    for name in modes:
+        size = len(name.encode())
+        _require(0 < size <= MAX_INFO_LEN, f"massage mode {name!r} must be 1..{MAX_INFO_LEN} bytes of UTF-8")
 
 
 def _check_pairing_code(config: DeviceConfig) -> None:

@@ -79,6 +79,12 @@ class FaultInjector:
         """Use up the heater's budget: its time limit switches the heat off at once (events at the next poll)."""
         self._firmware.exhaust_heat_budget()
 
+    def power_cycle(self) -> None:
+        """The device restarts: every connection drops and the firmware comes back at its power-on
+        settings (mode 0 included); the links stay down until :meth:`restore_links`."""
+        self.drop_links()
+        self._firmware.power_cycle()
+
     def refuse(self, code: ErrorCode = ErrorCode.BUSY) -> None:
         """NACK every request except STOP with *code*."""
         self._firmware.inject_refusal(code)

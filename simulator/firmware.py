@@ -50,6 +50,7 @@ from firmware_protocol import (
     SessionBegin,
     SetHeat,
     SetIntensity,
+    SetMode,
     Start,
     Status,
     StatusFlag,
@@ -109,6 +110,8 @@ class DeviceState:
     battery: int | None
     run_seconds: float
     links: int = 0
+    #: The massage mode's number (SPEC.md §7.4.11); 0 on a device without modes.
+    mode: int = 0
     #: Motor and heater time used from their budgets (SPEC.md §7.6), and whether each is exhausted.
     run_used_s: float = 0.0
     heat_used_s: float = 0.0
@@ -202,6 +205,8 @@ class _Physics:
     motor: MotorState = MotorState.IDLE
     intensity: int = 1
     heat: int = 0
+    #: The massage mode (SPEC.md §7.4.11): STOP and the watchdog leave it as it is.
+    mode: int = 0
     pad_temp_c: float = 0.0
     run_s: float = 0.0
     battery: float | None = None
@@ -379,6 +384,7 @@ class Firmware:
             battery=self._battery_percent(),
             run_seconds=p.run_s,
             links=len(self._links),
+            mode=p.mode,
             run_used_s=p.run_budget.used,
             heat_used_s=p.heat_budget.used,
             run_locked=p.run_budget.locked,
@@ -450,6 +456,20 @@ class Firmware:
             self._trip_heat_budget()
         self._changed()
 
+    def power_cycle(self) -> None:
+        """Switched off and on, or a brown-out: outputs off and every setting at its power-on value
+        (intensity 1, heat 0, mode 0, no faults), nobody owns the device and no link has a session.
+        What a real unit keeps survives: the budgets (SPEC.md §7.1), the pairing keys, the pad's heat."""
+        old = self._physics
+        self._physics = _Physics(
+            pad_temp_c=old.pad_temp_c, battery=old.battery, run_budget=old.run_budget, heat_budget=old.heat_budget
+        )
+        self._release_ownership()
+        for state in self._links.values():
+            state.end_session()
+        self.auth.power_on()
+        self._changed()
+
     @property
     def stall_injected(self) -> bool:
         return self._injected.stall
@@ -471,6 +491,8 @@ class Firmware:
 
     def _answer(self, link: Link, state: _LinkState, frame: Frame) -> tuple[bytes, bool]:
         """The answer to *frame*, and whether it enters the de-duplication memory."""
+        if frame.msg_type == MsgType.SET_MODE and not self.config.modes:  # a device without modes (§7.4.11)
+            return self._nack(frame.msg_type, frame.seq, ErrorCode.UNKNOWN_TYPE), True
         try:
             message = _decode_request(frame)
         except MessageError as exc:
@@ -535,6 +557,8 @@ class Firmware:
                 self._set_intensity(link, state, message.level)
             case SetHeat():
                 self._set_heat(link, state, message.level)
+            case SetMode():
+                self._set_mode(link, state, message.mode)
             case ClearFaults():
                 self._clear_faults(link, state, message.faults)
             case Heartbeat():
@@ -572,6 +596,8 @@ class Firmware:
         features = Feature.HEAT if cfg.heat_levels > 0 else Feature.NONE
         if cfg.battery:
             features |= Feature.BATTERY
+        if cfg.modes:
+            features |= Feature.MODES
         watchdog_ms = round(cfg.watchdog_s * 1000)
         return HelloResult(version, cfg.intensity_levels, cfg.heat_levels, features, watchdog_ms)
 
@@ -603,6 +629,11 @@ class Firmware:
         cfg = self.config
         if info is InfoField.HEAT_TARGETS and not cfg.reports_heat_targets:
             raise _Refused(ErrorCode.BAD_VALUE, info)  # as a firmware from before the field decodes it
+        if info >= InfoField.MODE_0:
+            if not cfg.modes:  # a device without modes knows no such field (SPEC.md §7.4.11)
+                raise _Refused(ErrorCode.BAD_VALUE, info)
+            number = info - InfoField.MODE_0
+            return InfoResult(info, cfg.modes[number] if number < len(cfg.modes) else "").to_bytes()
         texts = {
             InfoField.MODEL: cfg.model,
             InfoField.FIRMWARE: cfg.firmware,
@@ -629,6 +660,11 @@ class Firmware:
         self._require_control(link, state)
         _require_range(level, 1, self.config.intensity_levels)
         self._physics.intensity = level
+
+    def _set_mode(self, link: Link, state: _LinkState, mode: int) -> None:
+        self._require_control(link, state)
+        _require_range(mode, 0, len(self.config.modes) - 1)
+        self._physics.mode = mode
 
     def _set_heat(self, link: Link, state: _LinkState, level: int) -> None:
         self._require_control(link, state)

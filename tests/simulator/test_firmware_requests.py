@@ -77,12 +77,12 @@ def test_heartbeat_is_acked_with_empty_data(bench: Bench) -> None:
 
 def test_hello_returns_capabilities(bench: Bench) -> None:
     answer = bench.hello(bench.link())
-    assert HelloResult.from_bytes(answer.data) == HelloResult(1, 5, 2, Feature.HEAT, 3000)
+    assert HelloResult.from_bytes(answer.data) == HelloResult(1, 5, 2, Feature.HEAT | Feature.MODES, 3000)
     assert bench.firmware.state.owner == 1
 
 
 def test_hello_features_follow_config(make_bench: Callable[..., Bench]) -> None:
-    bench = make_bench(heat_levels=0, heat_targets_c=(), battery=True, intensity_levels=3, watchdog_s=1.5)
+    bench = make_bench(heat_levels=0, heat_targets_c=(), battery=True, intensity_levels=3, watchdog_s=1.5, modes=())
     answer = bench.hello(bench.link())
     assert HelloResult.from_bytes(answer.data) == HelloResult(1, 3, 0, Feature.BATTERY, 1500)
 
