@@ -307,6 +307,8 @@ class Session(ControlLoop):
                 await self._drive_intensity(1, start=True)
                 if heat:
                     await self._drive_heat(1)
+                if self._mode is not None:  # the device may have lost it (reconnect) or reset it on START
+                    await self._massager.set_mode(self._mode)
             except MedctlError:
                 if self._end_reason is not None:  # a STOP came in between: it stays stopped
                     return

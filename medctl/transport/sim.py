@@ -39,13 +39,15 @@ def sim_config(address: DeviceAddress) -> DeviceConfig:
 
     sim_speed(address)
     given = address.options
-    unknown = set(given) - {"speed", "battery", "deviate", "pairing_code", *_INT_OPTIONS, *_FLOAT_OPTIONS}
+    unknown = set(given) - {"speed", "battery", "deviate", "modes", "pairing_code", *_INT_OPTIONS, *_FLOAT_OPTIONS}
     if unknown:
         raise AddressError(f"{address.url}: unknown simulator option(s) {', '.join(sorted(unknown))}")
     fields: dict[str, object] = {n: address.option_int(n, 0) for n in _INT_OPTIONS if n in given}
     fields |= {n: address.option_float(n, 0) for n in _FLOAT_OPTIONS if n in given}
     if "battery" in given:
         fields["battery"] = given["battery"] not in ("0", "false", "no", "")
+    if "modes" in given:  # massage mode names, comma-separated; empty: a massager without modes
+        fields["modes"] = tuple(filter(None, given["modes"].split(",")))
     if "pairing_code" in given:  # a known code, so a test or a conformance run can pair
         fields["pairing_code"] = given["pairing_code"]
     try:

@@ -61,8 +61,19 @@ async def test_correct_simulator_passes_everything_in_process() -> None:
         report = await run_suite(source, SuiteOptions(slow=True, destructive=True, pairing_code=CODE))
     assert report.ok, failures(report)
     skipped = {r.id for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all(check_id.startswith("stream.") for check_id in skipped)  # frames travel whole in process
+    # frames travel whole in process; the simulator has modes, so the checks of a device without them skip
+    assert all(check_id.startswith("stream.") or check_id == "mode.absent" for check_id in skipped), skipped
     assert len(report.results) == len(all_checks())
+
+
+@pytest.mark.looptime
+async def test_a_simulator_without_modes_passes_and_skips_only_the_mode_checks() -> None:
+    async with link_source("sim://?modes=") as source:
+        report = await run_suite(source, SuiteOptions(only=("7.4.11",)))
+    outcomes = {r.id: r.outcome for r in report.results}
+    assert outcomes["mode.absent"] is Outcome.PASSED, failures(report)
+    assert outcomes["mode.names"] is Outcome.SKIPPED and outcomes["mode.set"] is Outcome.SKIPPED
+    assert report.ok, failures(report)
 
 
 @pytest.mark.realtime
@@ -73,9 +84,10 @@ async def test_correct_simulator_passes_over_a_pty() -> None:
         report = await run_suite(source)
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all(why.startswith(NOT_ASKED) or "single link" in why or "pairing" in why for why in skipped.values()), (
-        skipped
-    )
+    assert all(
+        why.startswith(NOT_ASKED) or "single link" in why or "pairing" in why or i == "mode.absent"
+        for i, why in skipped.items()
+    ), skipped
     assert not device.state.running and not device.state.owned
 
 
@@ -87,7 +99,9 @@ async def test_correct_simulator_passes_over_tcp() -> None:
         report = await run_suite(source)
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
-    assert all(why.startswith(NOT_ASKED) or "pairing" in why for why in skipped.values()), skipped
+    assert all(why.startswith(NOT_ASKED) or "pairing" in why or i == "mode.absent" for i, why in skipped.items()), (
+        skipped
+    )
     assert not device.state.running and not device.state.owned
 
 
@@ -101,7 +115,11 @@ async def test_correct_simulator_passes_over_the_virtual_ble_link() -> None:
     assert report.ok, failures(report)
     skipped = {r.id: r.reason for r in report.results if r.outcome is Outcome.SKIPPED}
     assert all(
-        i.startswith("stream.") or why.startswith(NOT_ASKED) or "second link" in why or "pairing" in why
+        i.startswith("stream.")
+        or why.startswith(NOT_ASKED)
+        or "second link" in why
+        or "pairing" in why
+        or i == "mode.absent"
         for i, why in skipped.items()
     ), skipped
     assert not device.state.running and not device.state.owned

@@ -16,6 +16,7 @@ RUN_ORDER: Final = (
     "stream",
     "messages",
     "ranges",
+    "modes",
     "sequencing",
     "ownership",
     "timing",

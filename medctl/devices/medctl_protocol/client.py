@@ -23,6 +23,7 @@ from firmware_protocol import (
     Goodbye,
     MsgType,
     Request,
+    SetMode,
     Start,
     Stop,
 )
@@ -43,6 +44,7 @@ from medctl.errors import (
     MedctlError,
     OutOfRange,
     SessionRunning,
+    Unsupported,
 )
 from medctl.session.choice import DEFAULT_HISTORY, HistoryChoice
 
@@ -174,6 +176,14 @@ class DeviceClient(Handshake, Reader):
     async def _set_intensity(self, level: int) -> None:
         self._check_level("intensity", level, 1, self.capabilities.intensity_levels)
         await self._intensity.submit(level)
+
+    async def _set_mode(self, mode: str) -> None:
+        """SET_MODE by the mode's name; a name the device did not list is refused before anything is sent."""
+        modes = self.capabilities.modes
+        if mode not in modes:
+            offered = f"it offers {', '.join(modes)}" if modes else "it has none"
+            raise Unsupported(f"{self.description} has no massage mode {mode!r} ({offered})")
+        await self._command(SetMode(modes.index(mode)))
 
     async def _set_heat(self, level: int) -> None:
         self._check_level("heat", level, 0, self.capabilities.heat_levels)
@@ -338,8 +348,6 @@ class DeviceClient(Handshake, Reader):
             await awaitable
         except MedctlError as exc:
             _LOGGER.warning("while closing: %s", exc)
-
-
 
 
 __all__ = [

@@ -18,11 +18,7 @@ from medctl.devices.base import (
 from medctl.errors import (
     CommandCancelled,
     ConnectionLost,
-    Unsupported,
 )
-
-if TYPE_CHECKING:
-    pass
 
 if TYPE_CHECKING:
     from medctl.devices.medctl_protocol.client import DeviceClient
@@ -89,7 +85,7 @@ class GuidedDrive:
 
     async def set_mode(self, mode: str) -> None:
         self._check()
-        raise Unsupported(f"{self.description} has no massage modes ({mode!r} asked for)")
+        await self._client._set_mode(mode)
 
     async def clear_faults(self, faults: FaultFlag = ALL_FAULTS) -> None:
         self._check()

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 from firmware_protocol import (
     IDENTITY_FIELDS,
+    MAX_MODES,
     SESSION_PROTOCOL_VERSION,
     Ack,
     AuthFailure,
     ErrorCode,
+    Feature,
     GetInfo,
     Hello,
     HelloResult,
@@ -21,6 +23,7 @@ from firmware_protocol import (
     MsgType,
     SessionBegin,
     SessionBeginResult,
+    mode_name_field,
     parse_heat_targets,
 )
 from firmware_protocol.messages import NONCE_LEN
@@ -75,6 +78,21 @@ class Handshake(ClientCore):
             _LOGGER.warning("%s: heat targets not shown: %s", self.description, exc)
             return None
 
+    async def _modes(self, features: Feature) -> tuple[str, ...]:
+        """GET_INFO MODE_0.. up to the first empty name, on a device with the MODES feature (SPEC.md §7.4.11)."""
+        if not features & Feature.MODES:
+            return ()
+        names: list[str] = []
+        for number in range(MAX_MODES):
+            name = await self._info(mode_name_field(number))
+            if not name:
+                break
+            if name in names:  # a mode is chosen by its name: two alike could not be told apart
+                _LOGGER.warning("%s: massage modes not offered: %r is named twice", self.description, name)
+                return ()
+            names.append(name)
+        return tuple(names)
+
     async def _check_same_device(self) -> None:
         """Before HELLO on a reconnect: the serial number must be the one this connection began with."""
         expected, self._expected_serial = self._expected_serial, None
@@ -112,13 +130,14 @@ class Handshake(ClientCore):
         self._owner = True
         texts = {info: await self._info(info) for info in IDENTITY_FIELDS}
         targets = await self._heat_targets(result.heat_levels)
+        modes = await self._modes(result.features)
         await self.get_status()
         return DeviceIdentity(
             model=texts[InfoField.MODEL],
             firmware=texts[InfoField.FIRMWARE],
             serial_number=texts[InfoField.SERIAL],
             protocol_version=result.version,
-            capabilities=translate.capabilities(result, heat_targets_c=targets),
+            capabilities=translate.capabilities(result, heat_targets_c=targets, modes=modes),
             address=self._address,
             maker="medctl protocol",
             driver="medctl",
@@ -180,4 +199,3 @@ class Handshake(ClientCore):
                 code=ErrorCode.AUTH_FAILED,
                 detail=AuthFailure.BAD_TAG,
             )
-

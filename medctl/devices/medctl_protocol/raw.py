@@ -45,6 +45,11 @@ class RawMassager:
         self._client._check_raw_allowed()
         await self._client._set_heat(level)
 
+    async def set_mode(self, mode: str) -> None:
+        """One of ``capabilities.modes``, by name (SPEC.md §7.4.11)."""
+        self._client._check_raw_allowed()
+        await self._client._set_mode(mode)
+
     async def request(self, message: Request) -> Ack:
         """Any request, START and SET_* included; a NACK raises :class:`~medctl.errors.CommandRefused`."""
         self._client._check_raw_allowed()

@@ -10,9 +10,12 @@ from medctl.devices.base import Capabilities, DeviceStatus, FaultFlag, FaultRepo
 PAD_TEMP_CAP_C = 45.0
 
 
-def capabilities(result: HelloResult, *, heat_targets_c: tuple[float, ...] | None = None) -> Capabilities:
+def capabilities(
+    result: HelloResult, *, heat_targets_c: tuple[float, ...] | None = None, modes: tuple[str, ...] = ()
+) -> Capabilities:
     return Capabilities(
         heat_targets_c=heat_targets_c,
+        modes=modes,
         intensity_levels=result.intensity_levels,
         heat_levels=result.heat_levels,
         battery=bool(result.features & Feature.BATTERY),
