@@ -335,19 +335,19 @@ class _ProgressView:
         if update.notice and update.notice != self._last_notice:
             self._last_notice = update.notice
             self.say(update.notice)
-        line = format_progress(update, heat_targets_c=self._heat_targets_c)
         if self._live and update.phase.value != self._last_phase:
             self._last_phase = update.phase.value
             self.say(f"— {update.phase_text}")
         if self._live:
             width = shutil.get_terminal_size().columns - 1  # a wrapped line cannot be redrawn in place
-            self._out.write("\r\x1b[2K" + line[:width])
+            line = format_progress(update, heat_targets_c=self._heat_targets_c, columns=width)
+            self._out.write("\r\x1b[2K" + line)
             self._out.flush()
             return
         if update.phase.value != self._last_phase or update.massage_s - self._last_plain_s >= PLAIN_PROGRESS_EVERY_S:
             self._last_phase = update.phase.value
             self._last_plain_s = update.massage_s
-            print(line, file=self._out, flush=True)
+            print(format_progress(update, heat_targets_c=self._heat_targets_c), file=self._out, flush=True)
 
     def say(self, text: str) -> None:
         prefix = "\r\x1b[2K" if self._live else ""
@@ -358,17 +358,52 @@ class _ProgressView:
             print(file=self._out)
 
 
-def format_progress(update: SessionUpdate, width: int = 12, *, heat_targets_c: Sequence[float] | None = None) -> str:
+def format_progress(
+    update: SessionUpdate,
+    width: int = 12,
+    *,
+    heat_targets_c: Sequence[float] | None = None,
+    columns: int | None = None,
+) -> str:
+    """``[warm-up] ███░░ 4:12 left  increases unlock in 0:42  intensity 1  heat 0  31.0 °C``.
+
+    With *columns* the line fits them without cutting a word: the least needed parts go first
+    (the mode, the temperature, heat, intensity, then the bar); the phase, the time left and the
+    next action stay, and only a terminal narrower than those shortens the next action with "…".
+    """
     filled = round(update.progress * width)
     bar = "█" * filled + "░" * (width - filled)
     temp = "--.-" if update.pad_temp_c is None else f"{update.pad_temp_c:4.1f}"
-    phase = update.phase.value.replace("_", "-")
-    return (
-        f"[{phase}] {bar} {clock_text(update.time_left_s)} left  intensity {update.intensity}  "
-        f"heat {update.heat}{heat_target_text(update.heat, heat_targets_c)}  {temp} °C  "
-        + (f"mode {update.mode}  " if update.mode else "")
-        + update.next_action
-    )
+    phase = f"[{update.phase.value.replace('_', '-')}]"
+    left = f"{clock_text(update.time_left_s)} left"
+    extras = [
+        f"intensity {update.intensity}",
+        f"heat {update.heat}{heat_target_text(update.heat, heat_targets_c)}",
+        f"{temp} °C",
+        *([f"mode {update.mode}"] if update.mode else []),
+    ]
+    line = "  ".join([f"{phase} {bar} {left}", update.next_action, *extras])
+    if columns is None or len(line) <= columns:
+        return line
+    while extras:
+        extras.pop()
+        line = "  ".join([f"{phase} {bar} {left}", update.next_action, *extras])
+        if len(line) <= columns:
+            return line
+    line = f"{phase} {left}  {update.next_action}"
+    if len(line) <= columns:
+        return line
+    return _shorten(line, columns)
+
+
+def _shorten(text: str, columns: int) -> str:
+    """*text* cut at a word boundary to fit *columns*, with "…" where it was cut."""
+    if columns <= 1:
+        return text[: max(columns, 0)]
+    cut = text[: columns - 1]
+    if " " in cut and not text[columns - 1 : columns].isspace():
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
 
 
 def _print_summary(reason: EndReason, session: Session, out: TextIO) -> None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Static
@@ -21,7 +21,16 @@ from textual.widgets.option_list import Option
 
 from medctl.address import parse_address
 from medctl.errors import AddressError
-from medctl.tui.devices import BleScan, DeviceChoice, Discovery, ble_failure_text, is_simulated, unique
+from medctl.tui.devices import (
+    BleScan,
+    DeviceChoice,
+    Discovery,
+    LinkState,
+    ble_failure_text,
+    describe,
+    is_simulated,
+    unique,
+)
 from medctl.tui.widgets import DeviceBar
 
 #: The list entry that starts a Bluetooth scan.
@@ -60,16 +69,20 @@ class ConnectScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DeviceBar()
-        with Vertical(id="connect-body"):
+        # scrolls: at 60×20 the list, the address, what went wrong and "remember" do not all fit
+        with VerticalScroll(id="connect-body"):
             yield Static("Choose your massager: ↑↓ and enter, or type its address below.", id="connect-intro")
+            # near the top, wrapped: on screen at any size without scrolling, never cut
+            yield Static("", id="connect-message", markup=False)
             yield OptionList(id="devices")
             yield Input(placeholder=ADDRESS_HINT, id="address")
             # off while a simulator is highlighted: trying the demo must not make it the default
             yield Checkbox("Remember it as my default massager", value=False, id="remember")
-            yield Static("", id="connect-message", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#connect-message").display = False
+        self.watch(self.app, "link_state", self._link_changed)
         self._ble_scan = self._discovery.ble_scan()
         self.action_rescan()
         self.query_one(OptionList).focus()
@@ -103,8 +116,15 @@ class ConnectScreen(Screen[None]):
         self.say(f"Bluetooth: found {len(self._bluetooth)} massager(s).")
         self._fill()
 
+    def _link_changed(self, state: LinkState) -> None:
+        """Why the last connection failed, whole and wrapped (the device bar has one line for it)."""
+        if state.phase == "failed" and state.url is not None:
+            self.say(f"Could not connect to {describe(state.url)}: {state.detail}")
+
     def say(self, text: str) -> None:
-        self.query_one("#connect-message", Static).update(text)
+        message = self.query_one("#connect-message", Static)
+        message.update(text)
+        message.display = bool(text)
 
     @on(OptionList.OptionHighlighted, "#devices")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -114,7 +134,9 @@ class ConnectScreen(Screen[None]):
 
     @on(Input.Changed, "#address")
     def _typing(self, event: Input.Changed) -> None:
-        self.query_one("#remember", Checkbox).value = not is_simulated(event.value.strip() or None)
+        typed = event.value.strip()
+        if typed:  # an empty box says nothing: the highlighted entry's choice stands
+            self.query_one("#remember", Checkbox).value = not is_simulated(typed)
 
     @on(OptionList.OptionSelected, "#devices")
     def _picked(self, event: OptionList.OptionSelected) -> None:

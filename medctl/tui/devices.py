@@ -134,8 +134,8 @@ class LinkState:
         name = describe(self.url)
         if self.phase == "connecting":
             return f"Connecting to {name}…"
-        if self.phase == "failed":
-            return f"Could not connect to {name}: {self.detail}"
+        if self.phase == "failed":  # the reason, often long, is told whole where there is room for it
+            return f"Could not connect to {name} (why: below)" if choosable else f"Could not connect to {name}"
         if self.phase == "lost":
             # the detail repeats the address and would push the sentence off an 80-column line
             if not self.watchdog:

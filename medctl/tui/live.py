@@ -16,13 +16,13 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, ProgressBar, Static
+from textual.widgets import Button, Footer, Header, ProgressBar, RichLog, Static
 
 from medctl.devices.device import Device
 from medctl.errors import MedctlError
@@ -41,6 +41,10 @@ SAID_FOR_S: Final = 8.0
 HALTED: Final = frozenset({Phase.PAUSED, Phase.INTERRUPTED, Phase.DONE})
 #: A pad temperature point is plotted every this many seconds of session time.
 SAMPLE_EVERY_S: Final = 5.0
+#: From this many rows the screen has room for the session's log under the levels (120×40: yes).
+LOG_FROM_ROWS: Final = 32
+#: From this many columns the levels' column widens (the log's lines then wrap less).
+WIDE_FROM_COLUMNS: Final = 110
 
 PHASE_TITLES: Final = {
     Phase.READY: "READY",
@@ -156,14 +160,26 @@ class LiveScreen(Screen[None]):
                 yield LevelMeter("Heat", id="heat")
                 yield Static("", id="mode", markup=False)
                 yield Static("", id="message", markup=False)
+                yield RichLog(id="log", wrap=True, markup=False, highlight=False, auto_scroll=True)
             yield TemperaturePlot(id="temperature")
         yield Button("STOP  (space / esc)", id="stop", variant="error")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it (help says so)
 
     def on_mount(self) -> None:
         self.query_one(TemperaturePlot).reset(self._plan.minutes)
         self.query_one("#mode").display = bool(self._modes())
+        self.query_one("#log").border_title = "What happened"
         self._run_session()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A large terminal gets the session's log (what happened, when) and a wider column for it."""
+        self.set_class(event.size.height >= LOG_FROM_ROWS, "-tall")
+        self.set_class(event.size.width >= WIDE_FROM_COLUMNS, "-wide")
+
+    def _log(self, text: str) -> None:
+        """One line of the session's log: session time, then what happened (shown on tall screens)."""
+        at = clock_text(self.last_update.massage_s) if self.last_update is not None else "0:00"
+        self.query_one("#log", RichLog).write(f"{at}  {text}")
 
     # --- the session ---------------------------------------------------------------------
 
@@ -211,12 +227,17 @@ class LiveScreen(Screen[None]):
         if self.bell and cue_between(previous, update) is not None:
             self.app.bell()
         if previous is None or previous.phase is not update.phase:
+            self._log(PHASE_TITLES[update.phase].capitalize())
             self._show_text("#phase", PHASE_TITLES[update.phase])
             self.query_one("#phase-row").set_classes(f"-{update.phase.value.replace('_', '-')}")
             self.say("")  # a refusal in the last phase no longer applies
             self.refresh_bindings()  # "p Pause" or "p Resume"
         if previous is None or _levels_view(previous) != _levels_view(update):
             self._show_levels(update)
+            if update.phase not in HALTED:
+                self._log(f"intensity {update.intensity}, heat {'off' if update.heat == 0 else update.heat}")
+        if previous is not None and update.mode != previous.mode and update.mode is not None:
+            self._log(f"mode {update.mode}")
         if self._modes():
             self._show_text("#mode", mode_text(update.mode, self._modes()))
         can_continue = self.session is not None and self.session.can_continue
@@ -229,10 +250,12 @@ class LiveScreen(Screen[None]):
         if update.notice and update.notice != self._notice:
             self._notice = update.notice
             self.say(update.notice)
+            self._log(update.notice)
         self._sample(update)
 
     def on_live_screen_said(self, message: Said) -> None:
         self.say(message.text)
+        self._log(message.text)
         text = message.text
         self.set_timer(SAID_FOR_S, lambda: self._unsay(text))
 
@@ -359,8 +382,9 @@ def _levels_view(update: SessionUpdate) -> tuple[object, ...]:
 
 
 def mode_text(mode: str | None, modes: tuple[str, ...]) -> str:
-    """``Mode      tap   (o: knead · tap · roll)``: the pattern now, and the key that switches it."""
-    return f"{'Mode':<10}{mode or 'as the massager starts'}   (o: {' · '.join(modes)})"
+    """``Mode      tapping`` and under it ``o: kneading · tapping · rolling``: the pattern now, and the
+    key that switches it (on a line of its own, so a wide column never breaks the list mid-way)."""
+    return f"{'Mode':<10}{mode or 'as the massager starts'}\n{'':<10}o: {' · '.join(modes)}"
 
 
 def _urgent_view(update: SessionUpdate) -> tuple[object, ...]:

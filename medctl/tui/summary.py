@@ -78,6 +78,7 @@ class SummaryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#advice").display = bool(self.record.advice)
+        self.query_one("#notices").display = bool(self._what_happened())  # no empty row with its margin
         can_save = self._history is not None and self.record.session_id is not None
         self.query_one("#feedback").display = can_save
         if can_save:

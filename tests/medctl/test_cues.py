@@ -56,5 +56,22 @@ def test_the_cli_rings_the_bell_unless_switched_off() -> None:
 def test_the_progress_line_shows_the_mode_once_switched() -> None:
     from dataclasses import replace
 
-    assert "mode tap  next" in format_progress(replace(update(Phase.MASSAGE), mode="tap"))
+    assert "  mode tap" in format_progress(replace(update(Phase.MASSAGE), mode="tap"))
     assert "mode" not in format_progress(update(Phase.MASSAGE))
+
+
+def test_the_live_line_fits_the_terminal_without_cutting_a_word() -> None:
+    """At 80 columns "increases unlock in 0:42" was cut to "increases unloc": now whole parts go."""
+    from dataclasses import replace
+
+    warm = replace(update(Phase.WARM_UP, heat=1), next_action="increases unlock in 0:42", mode="kneading")
+    full = format_progress(warm, heat_targets_c=(38.0, 42.0))
+    assert len(full) > 79
+    for columns in (120, 79, 59, 45):
+        line = format_progress(warm, heat_targets_c=(38.0, 42.0), columns=columns)
+        assert len(line) <= columns, (columns, line)
+        assert "increases unlock in 0:42" in line and "left" in line, (columns, line)
+    assert format_progress(warm, columns=120) == format_progress(warm)
+    for columns in (39, 24):  # narrower than the essentials: whole words, then "…"
+        tiny = format_progress(warm, columns=columns)
+        assert len(tiny) <= columns and tiny.endswith("…") and "unloc…" not in tiny, tiny

@@ -97,8 +97,9 @@ class PluggableTransport(SimTransport):
 class SimConnector:
     """Connects the app to a simulated massager made on the running loop; ``device`` reaches it."""
 
-    def __init__(self, *, speed: float = 1.0, clock: Clock | None = None) -> None:
+    def __init__(self, *, speed: float = 1.0, clock: Clock | None = None, config: DeviceConfig | None = None) -> None:
         """*speed* runs session and device time faster than the loop, as ``sim://?speed=`` does."""
+        self.config = config or DeviceConfig()
         self.device: SimulatedDevice | None = None
         self.unplugged = False
         self._speed = speed
@@ -106,7 +107,7 @@ class SimConnector:
 
     @asynccontextmanager
     async def __call__(self, url: str) -> AsyncIterator[DeviceClient]:
-        async with SimulatedDevice(DeviceConfig(), clock=simulator.ScaledClock(self._speed)) as device:
+        async with SimulatedDevice(self.config, clock=simulator.ScaledClock(self._speed)) as device:
             self.device = device
             clock = self._clock or ScaledClock(self._speed)
             client = DeviceClient(

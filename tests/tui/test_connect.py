@@ -89,6 +89,8 @@ async def test_a_massager_that_cannot_be_reached_opens_the_connect_screen(
         await tui.on_screen(pilot, ConnectScreen)
         await tui.until(pilot, lambda: app.link_state.phase == "failed", "the failure")
         assert "Could not connect to serial:///dev/ttyNOPE" in text_of(pilot, ".device-bar")
+        # the reason, whole, on the connect screen (one line of device bar would cut it)
+        await tui.until(pilot, lambda: "no such port" in text_of(pilot, "#connect-message"), "the reason")
 
 
 async def test_a_corrupt_settings_file_is_a_notice_and_the_simulator_is_used(

@@ -20,6 +20,7 @@ from medctl.tui.app import MedctlApp
 from medctl.tui.live import LiveScreen
 from medctl.tui.plan import PlanScreen
 from simulator.bleak_backend import BumbleClient, BumbleScanner
+from simulator.config import DEFAULT_MODES, DeviceConfig
 from simulator.tuya import TuyaIdentity, VirtualTuya, virtual_tuya
 
 pytestmark = pytest.mark.looptime
@@ -81,8 +82,23 @@ async def test_a_massager_with_modes_shows_and_switches_them(
     assert switched == [modes[0], modes[1]]
 
 
+async def test_our_simulator_offers_its_modes_and_the_device_follows(
+    make_app: Callable[..., MedctlApp], tui: Any
+) -> None:
+    connector = tui.SimConnector()
+    app = make_app(connector=connector)
+    async with app.run_test(size=SIZE) as pilot:
+        live = await start(pilot, tui)
+        assert live._client.capabilities.modes == DEFAULT_MODES
+        assert live.query_one("#mode").display
+        await pilot.press("o", "o")
+        await tui.until(pilot, lambda: connector.device is not None and connector.device.state.mode == 1, "mode 1")
+        assert live.session is not None and live.session.mode == DEFAULT_MODES[1]
+        await pilot.press("space")
+
+
 async def test_a_massager_without_modes_shows_none(make_app: Callable[..., MedctlApp], tui: Any) -> None:
-    app = make_app(connector=tui.SimConnector())
+    app = make_app(connector=tui.SimConnector(config=DeviceConfig(modes=())))
     async with app.run_test(size=SIZE) as pilot:
         live = await start(pilot, tui)
         assert not live.query_one("#mode").display

@@ -9,17 +9,21 @@ Update them with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Checkbox
 
+from medctl.address import parse_address
 from medctl.history import Feedback, HistoryStore
 from medctl.session import EndReason, Phase, SafetyCheck, SessionPlan, SessionSummary
 from medctl.session.rules import TOO_MUCH_ADVICE
+from medctl.transport.sim import sim_config
 from medctl.tui.app import MedctlApp
 from medctl.tui.connect import ConnectScreen
 from medctl.tui.devices import DeviceChoice
@@ -50,6 +54,39 @@ def test_connect_screen(snap_compare: Any, make_app: Callable[..., MedctlApp], t
         await tui.on_screen(pilot, ConnectScreen)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=choose_device)
+
+
+@pytest.mark.parametrize("size", [SIZE, (60, 20)], ids=["80x24", "60x20"])
+def test_connect_screen_with_a_wrong_address(
+    snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, size: tuple[int, int]
+) -> None:
+    """The error is whole, wrapped, and on screen without scrolling even at 60×20."""
+    simulator = tui.SimConnector()
+
+    @asynccontextmanager
+    async def checked(url: str) -> AsyncIterator[Any]:
+        sim_config(parse_address(url))  # the options are checked as medctl's own connect does
+        async with simulator(url) as client:
+            yield client
+
+    app = make_app(connector=checked, discovery=tui.FixedDiscovery(PORTS))
+
+    async def wrong_address(pilot: Pilot[Any]) -> None:
+        await tui.connected(pilot)
+        await pilot.press("d")
+        screen = await tui.on_screen(pilot, ConnectScreen)
+        screen.query_one("#address").value = "sim://?speed=60&intensity_levels=3&heat_levels=2&colour=blue"
+        screen.query_one("#address").focus()
+        await pilot.press("enter")
+        await tui.until(pilot, lambda: app.link_state.phase == "failed", "the failure")
+        again = await tui.on_screen(pilot, ConnectScreen)
+        await tui.until(pilot, lambda: "colour" in str(again.query_one("#connect-message").content), "the reason")
+        assert not again.query_one("#remember", Checkbox).value  # a simulator is never remembered unasked
+        body, message = again.query_one("#connect-body"), again.query_one("#connect-message")
+        assert body.region.contains_region(message.region)  # on screen without any scrolling
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=wrong_address)
 
 
 def test_live_session_screen(snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any) -> None:
@@ -159,7 +196,7 @@ async def _live_at(pilot: Pilot[Any], tui: Any, clock: Any, seconds: float, want
     return live
 
 
-@pytest.mark.parametrize("size", [SIZE, (60, 20)], ids=["80x24", "60x20"])
+@pytest.mark.parametrize("size", [SIZE, (60, 20), (120, 40)], ids=["80x24", "60x20", "120x40"])
 @pytest.mark.parametrize("wanted", list(PHASE_AT), ids=lambda p: p.value)
 def test_live_in_each_phase(
     snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, wanted: Phase, size: tuple[int, int]
@@ -296,9 +333,18 @@ NOTICES = {
 }
 
 
-@pytest.mark.parametrize("reason", list(EndReason), ids=lambda r: r.value)
+@pytest.mark.parametrize(
+    ("reason", "size"),
+    [*((r, SIZE) for r in EndReason), (EndReason.TOO_MUCH, (120, 40)), (EndReason.TOO_MUCH, (60, 20))],
+    ids=lambda v: v.value if isinstance(v, EndReason) else f"{v[0]}x{v[1]}",
+)
 def test_summary_after(
-    snap_compare: Any, make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path, reason: EndReason
+    snap_compare: Any,
+    make_app: Callable[..., MedctlApp],
+    tui: Any,
+    tmp_path: Path,
+    reason: EndReason,
+    size: tuple[int, int],
 ) -> None:
     db = tmp_path / "history.sqlite3"
     with HistoryStore(db) as history:
@@ -325,4 +371,4 @@ def test_summary_after(
         await tui.on_screen(pilot, SummaryScreen)
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=summary)
+    assert snap_compare(app, terminal_size=size, run_before=summary)
