@@ -48,6 +48,7 @@ class HistoryScreen(Screen[None]):
         self._export_dir = export_dir
         self._problem = problem
         self.sessions: list[SessionRecord] = []
+        self._demos = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,17 +67,29 @@ class HistoryScreen(Screen[None]):
         self.query_one(WeeklyChart).show(sessions_per_week(self.sessions, today), limit=WEEKLY_LIMIT)
         self.query_one(TrendChart).show(feedback_per_week(self.sessions, today))
         table.add_rows(table_row(record) for record in self.sessions)
-        self._say(problem or ("" if self.sessions else "No sessions recorded yet."))
+        self._say(problem or self._summary())
         table.focus()
 
     def _load(self) -> tuple[list[SessionRecord], str]:
-        """The recorded sessions, newest first, and what went wrong reading them."""
+        """The recorded sessions, newest first, and what went wrong reading them; demos on the
+        simulator are not massage, so they are left out here (and of the frequency advice)."""
         if self._history is None:
             return [], self._problem or "The history is not available."
         try:
-            return self._history.sessions(include_simulated=False), ""  # demos on the simulator are not sessions
+            everything = self._history.sessions(include_simulated=True)
         except MedctlError as exc:
             return [], str(exc)
+        self._demos = sum(record.simulated for record in everything)
+        return [record for record in everything if not record.simulated], ""
+
+    def _summary(self) -> str:
+        """Says what is not shown: the demo sessions, and how to list them."""
+        shown = "" if self.sessions else "No sessions recorded yet."
+        if not self._demos:
+            return shown
+        demos = "1 demo session" if self._demos == 1 else f"{self._demos} demo sessions"
+        hidden = f"{demos} on the simulator not shown (medctl history --all lists them)."
+        return f"{shown} {hidden}".strip()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":

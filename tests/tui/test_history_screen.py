@@ -58,6 +58,32 @@ async def test_history_lists_sessions_and_exports_them(
     assert [row["relief"] for row in rows] == ["7", "7", "7"]
 
 
+@pytest.mark.looptime
+async def test_history_says_the_demo_sessions_it_leaves_out(
+    make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path, utc_local_time: None
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    record_sessions(db, [1])
+    with HistoryStore(db) as history:
+        for days in (2, 3):
+            history.begin_session(
+                device="sim://",
+                device_model="NeckEase 2",
+                planned_s=300,
+                heat=False,
+                target_intensity=None,
+                simulated=True,
+                now=NOW - timedelta(days=days),
+            )
+    app = make_app(connector=tui.SimConnector(), db_path=db, now=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("l")
+        screen: HistoryScreen = await tui.on_screen(pilot, HistoryScreen)
+        assert screen.query_one(DataTable).row_count == 1
+        said = str(screen.query_one("#history-message", Static).content)
+        assert said == "2 demo sessions on the simulator not shown (medctl history --all lists them)."
+
+
 def test_sessions_per_week_counts_local_weeks_up_to_today() -> None:
     class Started:
         def __init__(self, when: datetime) -> None:
