@@ -4,7 +4,10 @@
 
 Starts ``medctl`` (no arguments: the TUI on the built-in simulator) in a detached tmux session
 with empty config and data directories, as on a fresh install, and polls ``tmux capture-pane``
-every 5 ms until the safety check's first question is drawn. Then it answers the questions,
+every 5 ms until the safety check's first question is drawn. Python may write its bytecode cache,
+as on a person's machine (``PYTHONDONTWRITEBYTECODE`` is removed): the very first start, which
+compiles medctl's modules when they have no cache yet, is reported on its own, and the figure
+against the budget is the least of three starts, like the bare Textual app's. Then it answers the questions,
 starts a 5-minute session at real speed and, once the warm-up is on screen, reads the
 process's user+system CPU time from ``/proc/PID/stat`` over ``--seconds`` of wall time.
 Needs tmux and Linux.
@@ -83,6 +86,10 @@ BARE_APP = (
 )
 
 
+#: How every measured command starts: bytecode may be cached, as on a person's machine.
+CACHING = "exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color"
+
+
 def first_paint(command: str) -> float:
     """Seconds from starting *command* in a fresh 80×24 tmux session until "Question 1 of" is drawn."""
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
@@ -100,19 +107,33 @@ def bare_first_paint(runs: int = 3) -> float:
     script = Path(tempfile.mkdtemp(prefix="medctl-bench-")) / "bare.py"
     script.write_text(BARE_APP)
     try:
-        return min(first_paint(f"exec env TERM=xterm-256color {sys.executable} {script}") for _ in range(runs))
+        return min(first_paint(f"{CACHING} {sys.executable} {script}") for _ in range(runs))
     finally:
         shutil.rmtree(script.parent, ignore_errors=True)
 
 
-def run(medctl: str, seconds: float) -> tuple[float, float, float]:
+def medctl_first_paints(medctl: str, runs: int = 3) -> tuple[float, float]:
+    """The first start's first paint (it may compile bytecode) and the least of the next *runs*,
+    each on a fresh config and data folder."""
+    times = []
+    for _ in range(runs + 1):
+        home = Path(tempfile.mkdtemp(prefix="medctl-bench-"))
+        try:
+            times.append(first_paint(f"{CACHING} {_fresh_home(home)} {medctl}"))
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+    return times[0], min(times[1:])
+
+
+def _fresh_home(home: Path) -> str:
+    return f"HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data"
+
+
+def run(medctl: str, seconds: float) -> tuple[float, float]:
     home = Path(tempfile.mkdtemp(prefix="medctl-bench-"))
-    env = f"HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data TERM=xterm-256color"
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    started = time.perf_counter()
-    tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", f"exec env {env} {medctl}")
+    tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", f"{CACHING} {_fresh_home(home)} {medctl}")
     wait_for("Question 1 of", timeout=10)
-    first = time.perf_counter() - started
     try:
         for _ in range(6):
             tmux("send-keys", "-t", SESSION, "n")
@@ -129,7 +150,7 @@ def run(medctl: str, seconds: float) -> tuple[float, float, float]:
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
-    return first, 100 * used / elapsed, rss
+    return 100 * used / elapsed, rss
 
 
 def main() -> None:
@@ -138,15 +159,19 @@ def main() -> None:
     parser.add_argument("--medctl", default=default, help="the medctl to start (default: this environment's)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to measure CPU during the session")
     args = parser.parse_args()
+    very_first, first = medctl_first_paints(args.medctl)
     bare = bare_first_paint()
-    print(report(*run(args.medctl, args.seconds), baseline_rss_mib(), args.seconds, bare))
+    print(report(very_first, first, *run(args.medctl, args.seconds), baseline_rss_mib(), args.seconds, bare))
 
 
-def report(first: float, cpu: float, rss: float, baseline_rss: float, seconds: float, bare: float) -> str:
+def report(
+    very_first: float, first: float, cpu: float, rss: float, baseline_rss: float, seconds: float, bare: float
+) -> str:
     return "\n".join(
         [
             f"first screen drawn    {first * 1000:6.0f} ms   (budget {FIRST_SCREEN_BUDGET_S * 1000:.0f} ms;"
-            f" a bare Textual app, same run: {bare * 1000:.0f} ms)",
+            f" a bare Textual app, same run: {bare * 1000:.0f} ms, {first / bare:.2f}x; least of 3 starts)",
+            f"  the very first start {very_first * 1000:5.0f} ms   (bytecode not yet cached where it was not)",
             f"CPU during a session  {cpu:6.2f} %    (budget {CPU_BUDGET_PERCENT:.0f} % of one core, {seconds:g} s)",
             f"peak RSS with the TUI {rss:6.1f} MiB  (a bare interpreter importing textual: {baseline_rss:.1f} MiB,"
             f" {rss / baseline_rss:.2f}x)",

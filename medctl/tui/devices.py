@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from medctl.address import parse_address
-from medctl.devices.device import Device
 from medctl.errors import AddressError, MedctlError
 
 SIMULATOR: Final = "sim://"
@@ -23,8 +22,11 @@ SIMULATOR: Final = "sim://"
 DEMO_SPEED: Final = 60
 DEMO_SIMULATOR: Final = f"sim://?speed={DEMO_SPEED}"
 
+if TYPE_CHECKING:  # the device types are needed once connecting, after the first screen is drawn
+    from medctl.devices.device import Device
+
 #: Opens a connection to a device URL; :func:`medctl.connect` unless a test injects another.
-Connector = Callable[[str], AbstractAsyncContextManager[Device]]
+Connector: TypeAlias = "Callable[[str], AbstractAsyncContextManager[Device]]"
 #: Scans for Bluetooth massagers; raises whatever the Bluetooth stack raises (no adapter, …).
 BleScan = Callable[[], Awaitable[list["DeviceChoice"]]]
 

@@ -43,6 +43,7 @@ from medctl.devices.base import (
     StatusListener,
 )
 from medctl.devices.medctl_protocol import translate
+from medctl.devices.medctl_protocol.nack import refusal
 from medctl.errors import (
     CommandCancelled,
     ConnectionLost,
@@ -50,7 +51,6 @@ from medctl.errors import (
     DeviceTimeout,
     KeyStoreError,
     MedctlError,
-    refusal,
 )
 from medctl.transport.base import Transport
 
