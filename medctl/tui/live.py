@@ -384,7 +384,7 @@ def _levels_view(update: SessionUpdate) -> tuple[object, ...]:
 def mode_text(mode: str | None, modes: tuple[str, ...]) -> str:
     """``Mode      tapping`` and under it ``o: kneading · tapping · rolling``: the pattern now, and the
     key that switches it (on a line of its own, so a wide column never breaks the list mid-way)."""
-    return f"{'Mode':<10}{mode or 'as the massager starts'}\n{'':<10}o: {' · '.join(modes)}"
+    return f"{'Mode':<10}{mode or 'as the massager starts'}\no: {' · '.join(modes)}"
 
 
 def _urgent_view(update: SessionUpdate) -> tuple[object, ...]:

@@ -39,8 +39,9 @@ class PlanScreen(Screen[None]):
         Binding("enter", "start", "Start"),
         Binding("escape", "back", "Back"),
         Binding("d", "app.choose_device", "Device"),
-        Binding("l", "app.history", "History"),
-        Binding("m", "app.techniques", "Techniques"),
+        # History and Techniques still open here; the footer keeps its 80 columns for the plan's own keys
+        Binding("l", "app.history", "History", show=False),
+        Binding("m", "app.techniques", "Techniques", show=False),
         Binding("u", "preset('usual')", "My usual"),
         Binding("a", "preset('last')", "Repeat last"),
         Binding("s", "save_usual", "Save as usual"),
@@ -95,7 +96,7 @@ class PlanScreen(Screen[None]):
                 "The session starts at the lightest setting; increases unlock after a one-minute warm-up.",
                 id="plan-hint",
             )
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it (help says so)
 
     def on_mount(self) -> None:
         self.refresh_advice()
