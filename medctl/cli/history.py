@@ -106,8 +106,9 @@ async def run_feedback(args: argparse.Namespace) -> int:
             print(f"Session {session_id} keeps its earlier feedback ({feedback_text(earlier)}).")
             return EXIT_OK
         store.add_feedback(session_id, feedback)
+        demo = store.session(session_id).simulated
     print(f"Feedback for session {session_id} saved.")
-    advice = overdone_advice(feedback.overdone)
+    advice = overdone_advice(feedback.overdone, demo=demo)
     if advice is not None:
         print(advice)
     return EXIT_OK

@@ -183,7 +183,7 @@ def _collect_feedback(history: HistoryStore, session_id: int) -> None:
         return
     history.add_feedback(session_id, feedback)
     print("Feedback saved. Thank you.")
-    advice = overdone_advice(feedback.overdone)
+    advice = overdone_advice(feedback.overdone, demo=history.session(session_id).simulated)
     if advice is not None:
         print(advice)
 

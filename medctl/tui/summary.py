@@ -107,7 +107,11 @@ class SummaryScreen(Screen[None]):
             return
         self.saved = True
         self.app.notify("Feedback saved. Thank you.", markup=False)
-        advice = overdone_advice(feedback.overdone)
+        try:
+            demo = self._history.session(self.record.session_id).simulated
+        except MedctlError:
+            demo = False  # unreadable now: the stricter advice
+        advice = overdone_advice(feedback.overdone, demo=demo)
         if advice is None:
             self.post_message(self.Done())
             return

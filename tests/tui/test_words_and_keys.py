@@ -112,3 +112,35 @@ async def test_frequency_advice_comes_before_the_safety_questions(
             pilot, lambda: "already started a session today" in text_of(pilot, "#safety-frequency"), "advice"
         )
         assert isinstance(app.screen, SafetyScreen) and text_of(pilot, "#safety-count").startswith("Question 1 of")
+
+
+@pytest.mark.parametrize("simulated", [True, False], ids=["demo", "real"])
+async def test_advice_after_bad_feedback_promises_the_rest_rule_only_where_it_holds(
+    make_app: Callable[..., MedctlApp], tui: Any, tmp_path: Path, simulated: bool
+) -> None:
+    """A demo on the simulator is left out of R9: its advice must not say the next 48 hours need a reason."""
+    from medctl.session import EndReason, SessionPlan, SessionSummary
+    from medctl.tui.summary import SummaryScreen
+
+    db = tmp_path / "history.sqlite3"
+    with HistoryStore(db) as history:
+        session_id = history.begin_session(
+            device="sim://", device_model="NeckEase 2", planned_s=300.0, heat=False, target_intensity=None,
+            simulated=simulated,
+        )  # fmt: skip
+    record = SessionSummary(
+        session_id=session_id, plan=SessionPlan(minutes=5), end_reason=EndReason.STOPPED, massage_s=90.0,
+        max_intensity=2, too_much_count=0, overrides=(), notices=(), advice=None,
+    )  # fmt: skip
+    app = make_app(connector=tui.SimConnector(), db_path=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await tui.connected(pilot)
+        await tui.until(pilot, lambda: app.history is not None, "the history")
+        app.push_screen(SummaryScreen(record, app.history))
+        summary = await tui.on_screen(pilot, SummaryScreen)
+        await pilot.press("down", "right", "enter")  # soreness: worse
+        await tui.until(pilot, lambda: summary.saved, "the feedback saved")
+        advice = str(summary.query_one("#advice", Static).content)
+    assert "overdoing it" in advice
+    assert ("48 hours" in advice) is not simulated
+    assert ("demo on the simulator" in advice) is simulated

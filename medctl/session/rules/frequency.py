@@ -98,12 +98,20 @@ def _recent_worse(bad: list[BadFeedback]) -> FrequencyWarning | None:
     )
 
 
-def overdone_advice(signs: Sequence[str]) -> str | None:
-    """The article's advice, shown at once when feedback reports signs of overdoing it (None: no signs)."""
+def overdone_advice(signs: Sequence[str], *, demo: bool = False) -> str | None:
+    """The article's advice, shown at once when feedback reports signs of overdoing it (None: no signs).
+
+    A *demo* session (on the simulator) is left out of R9, so its advice does not promise a rest rule.
+    """
     if not signs:
         return None
+    rest = (
+        " (This was a demo on the simulator: it does not count towards the rest rule.)"
+        if demo
+        else " A session in the next 48 hours needs a reason you type."
+    )
     return (
         f"You reported {' and '.join(signs)}, a sign of overdoing it. If massage hurts or isn't bringing relief,"
         " lighten up on that spot or avoid massage for now: give your neck a couple of days to settle down, and"
-        " if it persists, see a healthcare provider. A session in the next 48 hours needs a reason you type."
+        " if it persists, see a healthcare provider." + rest
     )
