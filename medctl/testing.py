@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medctl.client import DeviceClient
+from medctl.errors import TransportError
 from medctl.history import HistoryStore
 from medctl.session import SafetyCheck, Session
 from medctl.transport.sim import SimTransport
@@ -72,3 +73,15 @@ async def until_massage(session: Session, seconds: float) -> None:
     async for update in session.updates():  # one per control-loop tick
         if update.massage_s >= seconds or update.end_reason is not None:
             return
+
+
+class OutOfRangeSimTransport(SimTransport):
+    """The simulator's link, which cannot be opened before ``back_at`` (loop time): a massager out
+    of range. Set ``back_at`` and drop the links (``device.faults.drop_links()``) to lose it for a while."""
+
+    back_at = 0.0
+
+    async def open(self) -> None:
+        if asyncio.get_running_loop().time() < self.back_at:
+            raise TransportError("the massager is out of range")
+        await super().open()

@@ -9,10 +9,9 @@ import pytest
 
 from medctl import NO_HISTORY
 from medctl.client import DeviceClient
-from medctl.errors import TransportError, Unsupported
+from medctl.errors import Unsupported
 from medctl.session import Phase, SessionPlan
-from medctl.testing import ALL_CLEAR, simulated_massager
-from medctl.transport.sim import SimTransport
+from medctl.testing import ALL_CLEAR, OutOfRangeSimTransport, simulated_massager
 from simulator import DeviceConfig, SimulatedDevice
 from simulator.config import DEFAULT_MODES
 
@@ -48,21 +47,10 @@ async def test_a_session_switches_the_device_mode_by_name() -> None:
         assert device.state.mode == DEFAULT_MODES.index("rolling")  # STOP leaves the pattern
 
 
-class Unpluggable(SimTransport):
-    """The simulator's link, which cannot be opened before ``back_at`` (loop time)."""
-
-    back_at = 0.0
-
-    async def open(self) -> None:
-        if asyncio.get_running_loop().time() < self.back_at:
-            raise TransportError("the massager is out of range")
-        await super().open()
-
-
 async def test_the_mode_is_set_again_when_a_session_continues_after_the_device_restarted() -> None:
     """SPEC.md §6.8.1: STATUS does not carry the mode, so after a reconnect it is sent again."""
     async with SimulatedDevice() as device:
-        transport = Unpluggable(device=device)
+        transport = OutOfRangeSimTransport(device=device)
         client = DeviceClient(transport)
         await client.open()
         try:

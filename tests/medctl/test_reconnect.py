@@ -12,10 +12,9 @@ import pytest
 
 from medctl import NO_HISTORY
 from medctl.client import DeviceClient
-from medctl.errors import TransportError
 from medctl.session import EndReason, Phase, SessionPlan
 from medctl.session.engine import RECONNECT_BACKOFF_S
-from medctl.testing import ALL_CLEAR
+from medctl.testing import ALL_CLEAR, OutOfRangeSimTransport
 from medctl.transport.sim import SimTransport
 from simulator import DeviceConfig, SimulatedDevice
 
@@ -24,18 +23,7 @@ pytestmark = pytest.mark.looptime
 PLAN = SessionPlan(minutes=5)
 
 
-class Unpluggable(SimTransport):
-    """The simulator's link, which cannot be opened before ``back_at`` (loop time)."""
-
-    back_at = 0.0
-
-    async def open(self) -> None:
-        if asyncio.get_running_loop().time() < self.back_at:
-            raise TransportError("the massager is out of range")
-        await super().open()
-
-
-async def _lose_link(device: SimulatedDevice, transport: Unpluggable, down_for: float) -> None:
+async def _lose_link(device: SimulatedDevice, transport: OutOfRangeSimTransport, down_for: float) -> None:
     transport.back_at = asyncio.get_running_loop().time() + down_for
     device.faults.drop_links()
 
@@ -44,7 +32,7 @@ async def test_a_massager_back_after_a_minute_is_reconnected() -> None:
     """Past the first back-off steps (0.5 + 1 + 2 + 4 s) medctl goes on trying every few seconds."""
     assert sum(RECONNECT_BACKOFF_S) < 60
     async with SimulatedDevice() as device:
-        transport = Unpluggable(device=device)
+        transport = OutOfRangeSimTransport(device=device)
         client = DeviceClient(transport)
         await client.open()
         try:
@@ -66,7 +54,7 @@ async def test_a_massager_back_after_a_minute_is_reconnected() -> None:
 async def test_a_massager_that_never_comes_back_ends_the_session_at_the_pause_limit() -> None:
     plan = SessionPlan(minutes=5, pause_limit_s=90)
     async with SimulatedDevice() as device:
-        transport = Unpluggable(device=device)
+        transport = OutOfRangeSimTransport(device=device)
         client = DeviceClient(transport)
         await client.open()
         try:
