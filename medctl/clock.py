@@ -27,6 +27,11 @@ class LoopClock:
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
+    def loop_seconds(self, seconds: float) -> float:
+        """How long *seconds* of this clock take on the event loop (a clock that knows can be waited
+        for by a plain loop timeout, without a task of its own)."""
+        return seconds
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -45,6 +50,9 @@ class ScaledClock:
         if self._origin is None:
             self._origin = loop_now
         return self._origin + (loop_now - self._origin) * self.speed
+
+    def loop_seconds(self, seconds: float) -> float:
+        return seconds / self.speed
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.speed)

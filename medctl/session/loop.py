@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Final
 
 from medctl.devices.base import AUTO_OFF_HEATER_ONLY
@@ -67,16 +68,27 @@ class ControlLoop(SessionCore):
     async def _sleep_until_due(self) -> None:
         if self._wake.is_set():
             return
-        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
         session_delay = self._session_due_in()
-        if session_delay is not None:  # on the session's clock, which may run faster than the loop's
-            waits.add(asyncio.ensure_future(self._clock.sleep(session_delay)))
         loop_delay = None
         now = asyncio.get_running_loop().time()
         if self._heartbeat_at is not None and self._heartbeat_at > now:
             # a margin past the due time, so the driver finds it due however its clock rounds
             loop_delay = self._heartbeat_at - now + DUE_MARGIN_S
         # (a due time already past means the heartbeat failed to go: the next round tries again)
+        if session_delay is not None:  # on the session's clock, which may run faster than the loop's
+            to_loop: Callable[[float], float] | None = getattr(self._clock, "loop_seconds", None)
+            if to_loop is None:  # a clock only its own sleep can wait for (a test's frozen clock)
+                await self._sleep_or_wake(self._clock.sleep(session_delay), loop_delay)
+                return
+            delay = to_loop(session_delay)
+            loop_delay = delay if loop_delay is None else min(loop_delay, delay)
+        # one timer on the wake event: no task per round (a round comes every second of a session)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(loop_delay):
+                await self._wake.wait()
+
+    async def _sleep_or_wake(self, sleep: Coroutine[Any, Any, None], loop_delay: float | None) -> None:
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(sleep)}
         try:
             await asyncio.wait(waits, timeout=loop_delay, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -149,6 +149,8 @@ class ClientCore:
         #: >0 while a caller's control loop (a session) sends the heartbeats itself.
         self._driven_keepalive = 0
         self._lost_event = asyncio.Event()
+        #: Futures of the requests in flight, resolved when the link is lost (no task per request).
+        self._lost_waiters: set[asyncio.Future[bool]] = set()
         self._closed = False
         self.identity: DeviceIdentity | None = None
         self.status: DeviceStatus | None = None
@@ -200,6 +202,7 @@ class ClientCore:
     def authenticated(self) -> bool:
         """True when this connection signs its requests with a pairing key."""
         return self._sign
+
     async def wait_lost(self) -> ConnectionLost:
         """Return once the link is lost, with the reason."""
         await self._lost_event.wait()
@@ -256,7 +259,10 @@ class ClientCore:
         epoch = self._stop_epoch
         attempts = 1 + (self._retries if retries is None else retries)
         wait = self._request_timeout if timeout is None else timeout
-        lost: asyncio.Future[bool] = asyncio.ensure_future(self._lost_event.wait())
+        lost: asyncio.Future[bool] = loop.create_future()
+        if self._lost_event.is_set():
+            lost.set_result(True)
+        self._lost_waiters.add(lost)
         try:
             for _ in range(attempts):
                 if stoppable and epoch != self._stop_epoch:
@@ -272,6 +278,7 @@ class ClientCore:
                     f"({attempts} tries, {attempts * wait:.1f} s)"
                 )
         finally:
+            self._lost_waiters.discard(lost)
             lost.cancel()
             self._pending.pop(seq, None)
         return future.result()
@@ -330,6 +337,9 @@ class ClientCore:
         self._owner = False
         self._lost = error
         self._lost_event.set()
+        for waiter in self._lost_waiters:
+            if not waiter.done():
+                waiter.set_result(True)
         _LOGGER.info("link lost: %s", error)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -394,5 +404,3 @@ def parse_answer(parse: Callable[[bytes], T], data: bytes) -> T:
         return parse(data)
     except ProtocolError as exc:
         raise ConnectionLost(f"the device sent an answer this medctl cannot read: {exc}") from exc
-
-
