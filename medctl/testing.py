@@ -85,3 +85,20 @@ class OutOfRangeSimTransport(SimTransport):
         if asyncio.get_running_loop().time() < self.back_at:
             raise TransportError("the massager is out of range")
         await super().open()
+
+
+@asynccontextmanager
+async def out_of_range_massager(
+    config: DeviceConfig | None = None,
+) -> AsyncIterator[tuple[SimulatedDevice, OutOfRangeSimTransport, DeviceClient]]:
+    """A simulated device, an :class:`OutOfRangeSimTransport` to it and an open client; all closed on exit."""
+    from simulator import DeviceConfig, SimulatedDevice
+
+    async with SimulatedDevice(config or DeviceConfig()) as device:
+        transport = OutOfRangeSimTransport(device=device)
+        client = DeviceClient(transport)
+        await client.open()
+        try:
+            yield device, transport, client
+        finally:
+            await client.close()

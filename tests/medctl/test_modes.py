@@ -8,11 +8,10 @@ import asyncio
 import pytest
 
 from medctl import NO_HISTORY
-from medctl.client import DeviceClient
 from medctl.errors import Unsupported
 from medctl.session import Phase, SessionPlan
-from medctl.testing import ALL_CLEAR, OutOfRangeSimTransport, simulated_massager
-from simulator import DeviceConfig, SimulatedDevice
+from medctl.testing import ALL_CLEAR, out_of_range_massager, simulated_massager
+from simulator import DeviceConfig
 from simulator.config import DEFAULT_MODES
 
 pytestmark = pytest.mark.looptime
@@ -49,25 +48,19 @@ async def test_a_session_switches_the_device_mode_by_name() -> None:
 
 async def test_the_mode_is_set_again_when_a_session_continues_after_the_device_restarted() -> None:
     """SPEC.md §6.8.1: STATUS does not carry the mode, so after a reconnect it is sent again."""
-    async with SimulatedDevice() as device:
-        transport = OutOfRangeSimTransport(device=device)
-        client = DeviceClient(transport)
-        await client.open()
-        try:
-            async with client.session(PLAN, safety=ALL_CLEAR, history=NO_HISTORY) as session:
-                await asyncio.sleep(5)
-                await session.set_mode("tapping")
-                transport.back_at = asyncio.get_running_loop().time() + 10
-                device.faults.power_cycle()  # back at its power-on settings: mode 0
-                while not session.can_continue:
-                    await asyncio.sleep(0.5)
-                assert device.state.mode == 0
-                await session.continue_after_link_loss()
-                assert session.phase is Phase.WARM_UP and device.state.running
-                assert device.state.mode == DEFAULT_MODES.index("tapping") and session.mode == "tapping"
-                await session.stop()
-        finally:
-            await client.close()
+    async with out_of_range_massager() as (device, transport, client):
+        async with client.session(PLAN, safety=ALL_CLEAR, history=NO_HISTORY) as session:
+            await asyncio.sleep(5)
+            await session.set_mode("tapping")
+            transport.back_at = asyncio.get_running_loop().time() + 10
+            device.faults.power_cycle()  # back at its power-on settings: mode 0
+            while not session.can_continue:
+                await asyncio.sleep(0.5)
+            assert device.state.mode == 0
+            await session.continue_after_link_loss()
+            assert session.phase is Phase.WARM_UP and device.state.running
+            assert device.state.mode == DEFAULT_MODES.index("tapping") and session.mode == "tapping"
+            await session.stop()
 
 
 async def test_resuming_after_a_pause_keeps_the_chosen_mode() -> None:
