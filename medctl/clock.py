@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Protocol
+from typing import Final, Protocol
+
+#: How far past a moment a wait for it ends. asyncio runs a timer that falls due within its
+#: clock's resolution at once, without its clock moving; a loop that sleeps "until *t*" and then
+#: asks "has *t* passed?" can find it a hair short again and again — and on a virtual clock, where
+#: time moves only while the loop is idle, for ever. Every wait for a moment goes through
+#: :func:`seconds_until`, so it wakes with the moment behind it.
+DUE_MARGIN_S: Final = 1e-3
+
+
+def seconds_until(due: float, now: float) -> float:
+    """How long to wait from *now* so that *due* has passed at waking: 0.0 when it has already,
+    otherwise the gap plus :data:`DUE_MARGIN_S` (never a wait too short to move the clock)."""
+    return 0.0 if now >= due else due - now + DUE_MARGIN_S
 
 
 class Clock(Protocol):

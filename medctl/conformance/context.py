@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from firmware_protocol import IDENTITY_FIELDS, ClearFaults, Fault, Feature, GetInfo, InfoField, InfoResult, MessageError
+from medctl.clock import seconds_until
 from medctl.conformance.model import Failed, Skipped
 from medctl.conformance.probe import ANSWER_TIMEOUT_S, Probe
 from medctl.conformance.wire import LinkGone, Wire
@@ -159,9 +160,9 @@ class Context:
         """Spend *seconds* sending a HEARTBEAT every *every* seconds (a request at least every 1 s, §6.8)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while loop.time() < deadline:
+        while (left := seconds_until(deadline, loop.time())) > 0:
             await probe.heartbeat()
-            await probe.listen(min(every, max(0.0, deadline - loop.time())))
+            await probe.listen(min(every, left))
 
     # --- cleanup ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Final
 
+from medctl.clock import seconds_until
 from medctl.devices.base import AUTO_OFF_HEATER_ONLY
 from medctl.devices.base import FaultFlag as Fault
 from medctl.errors import ControllerFailure, MedctlError, WrongDevice
@@ -32,8 +33,6 @@ LINK_LOST_NO_WATCHDOG: Final = (
     "link lost: this massager has no watchdog and may keep running until its own timer ends — switch it off"
     " at its button if it does; reconnecting to stop it…"
 )
-#: The loop wakes this long after a moment falls due, so that at waking it has passed for sure.
-DUE_MARGIN_S: Final = 1e-3
 #: During step-down, intensity drops one level this often (session time).
 STEP_DOWN_INTERVAL_S: Final = 10.0
 #: FAULT AUTO_OFF's detail when only the heater's budget ran out (SPEC §5.8, §7.6): heat off, motor on.
@@ -72,8 +71,8 @@ class ControlLoop(SessionCore):
         loop_delay = None
         now = asyncio.get_running_loop().time()
         if self._heartbeat_at is not None and self._heartbeat_at > now:
-            # a margin past the due time, so the driver finds it due however its clock rounds
-            loop_delay = self._heartbeat_at - now + DUE_MARGIN_S
+            # past the due time, so the driver finds it due however its clock rounds
+            loop_delay = seconds_until(self._heartbeat_at, now)
         # (a due time already past means the heartbeat failed to go: the next round tries again)
         if session_delay is not None:  # on the session's clock, which may run faster than the loop's
             to_loop: Callable[[float], float] | None = getattr(self._clock, "loop_seconds", None)
@@ -100,7 +99,7 @@ class ControlLoop(SessionCore):
         if self.phase in (Phase.PAUSED, Phase.INTERRUPTED):
             elapsed = self._halt_elapsed()
             marks = [self.plan.pause_limit_s, math.floor(elapsed) + 1.0]  # the limit; the countdown shown
-            return min(mark for mark in marks if mark > elapsed) - elapsed + DUE_MARGIN_S
+            return seconds_until(min(mark for mark in marks if mark > elapsed), elapsed)
         if self.phase not in ACTIVE_PHASES:
             return None
         massage = self.massage_s
@@ -114,7 +113,7 @@ class ControlLoop(SessionCore):
         if self.phase is Phase.MASSAGE and self._target is not None and self._intensity < self._target:
             spaced = -math.inf if self._last_increase_s is None else self._last_increase_s
             marks.append(max(self._warm_up_end_s, spaced + self.plan.increase_spacing_s))
-        return min(mark for mark in marks if mark > massage) - massage + DUE_MARGIN_S
+        return seconds_until(min(mark for mark in marks if mark > massage), massage)
 
     async def _tick(self) -> None:
         if self._hazard is not None:  # the session is ending: nothing more goes to the device

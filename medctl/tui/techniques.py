@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
+from medctl.clock import seconds_until
 from medctl.formatting import clock_text
 
 
@@ -172,9 +173,9 @@ class TechniquesScreen(Screen[None]):
         """Tick once a second on the loop clock until *seconds* have passed."""
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
-        while (left := end - loop.time()) > 1e-6:
-            self.post_message(self.Tick(left))
-            await asyncio.sleep(min(1.0, left))
+        while (wait := seconds_until(end, loop.time())) > 0:
+            self.post_message(self.Tick(end - loop.time()))
+            await asyncio.sleep(min(1.0, wait))
         self.post_message(self.StepTimeUp())
 
     def _stop_timer(self) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from medctl.clock import DUE_MARGIN_S
 from medctl.devices import ALL_FAULTS, Capabilities, DeviceStatus, FaultFlag, FaultReport
 from medctl.errors import ConnectionLost
 from medctl.session import NO_HISTORY, EndReason, Phase, Session, SessionPlan
-from medctl.session.loop import DUE_MARGIN_S
 from medctl.testing import ALL_CLEAR
 
 pytestmark = pytest.mark.looptime

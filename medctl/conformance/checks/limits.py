@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Final
 
 from firmware_protocol import ClearFaults, ErrorCode, Fault, FaultEvent, MotorState, SetHeat, Start, Status
+from medctl.clock import seconds_until
 from medctl.conformance.checks.messages import expect, owned_and_idle
 from medctl.conformance.context import Context
 from medctl.conformance.model import Failed, Skipped
@@ -31,9 +32,9 @@ async def _heartbeat_until(ctx: Context, probe: Probe, done: Callable[[Event], b
     """Keep the session fed (§6.8) for up to *seconds*; the first event *done* accepts, or None."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while loop.time() < deadline:
+    while (left := seconds_until(deadline, loop.time())) > 0:
         await probe.heartbeat()
-        event = await probe.wait_event(done, min(0.5, max(0.0, deadline - loop.time())))
+        event = await probe.wait_event(done, min(0.5, left))
         if event is not None:
             return event
     return None

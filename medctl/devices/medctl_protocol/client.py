@@ -231,6 +231,7 @@ class DeviceClient(Handshake, Reader):
             yield
         finally:
             self._driven_keepalive -= 1
+            self._keepalive_wake.set()  # the watch sleeps until silence would be too long: heartbeats are its job again
 
     async def request(self, message: Request) -> Ack:
         """Send a request that changes no output (pairing, diagnostics) and return its ACK.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from typing import TYPE_CHECKING
 
 from firmware_protocol import (
@@ -21,6 +22,7 @@ from firmware_protocol import (
     Status,
     decode_message,
 )
+from medctl.clock import seconds_until
 from medctl.devices.medctl_protocol import translate
 from medctl.errors import (
     ConnectionLost,
@@ -113,20 +115,37 @@ class Reader(ClientCore):
         return False
 
     async def _keepalive_loop(self, interval: float) -> None:
-        """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence."""
+        """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence.
+
+        It wakes only when something is due (the next heartbeat, the moment the silence would be
+        too long) or when a caller stops driving the heartbeats, and every wait ends past its
+        moment (:func:`~medctl.clock.seconds_until`), so it never wakes a hair early again and again.
+        """
         loop = asyncio.get_running_loop()
         # Give up one heartbeat before the device's own watchdog would: the blind STOP then
         # reaches a device that still hears us (a one-way failure) no later than its watchdog.
         # The device's watchdog is its claim: this controller never waits longer than its own limit.
         watchdog = min(self.capabilities.watchdog_s or SILENCE_LIMIT_S, SILENCE_LIMIT_S)
         silence_limit = max(interval, watchdog - interval)
+        retry_at = -math.inf  # after a heartbeat that could not be sent: not again before this
         while self._lost is None:
-            due = self._last_sent + interval
-            await asyncio.sleep(max(0.0, due - loop.time(), 0.0 if not self._driven_keepalive else interval / 2))
-            if loop.time() - self._last_heard > silence_limit:
+            now = loop.time()
+            silent_at = self._last_heard + silence_limit
+            if now >= silent_at:
                 self._mark_lost(ConnectionLost(f"{self.description} stopped answering"))
                 return
-            if loop.time() >= self._last_sent + interval and not self._driven_keepalive:
-                with contextlib.suppress(MedctlError):
-                    await self.heartbeat()
-
+            wake = silent_at
+            if not self._driven_keepalive:
+                due = max(self._last_sent + interval, retry_at)
+                if now >= due:
+                    sent = self._last_sent
+                    with contextlib.suppress(MedctlError):
+                        await self.heartbeat()
+                    if self._last_sent == sent:
+                        retry_at = loop.time() + interval
+                    continue
+                wake = min(wake, due)
+            self._keepalive_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds_until(wake, now)):
+                    await self._keepalive_wake.wait()

@@ -148,6 +148,8 @@ class ClientCore:
         self._owner = False
         #: >0 while a caller's control loop (a session) sends the heartbeats itself.
         self._driven_keepalive = 0
+        #: Wakes the heartbeat watch early: a caller stopped driving the heartbeats.
+        self._keepalive_wake = asyncio.Event()
         self._lost_event = asyncio.Event()
         #: Futures of the requests in flight, resolved when the link is lost (no task per request).
         self._lost_waiters: set[asyncio.Future[bool]] = set()
