@@ -12,11 +12,15 @@ import asyncio
 import math
 from typing import Final, Protocol
 
-#: How far past a moment a wait for it ends. asyncio runs a timer that falls due within its
-#: clock's resolution at once, without its clock moving; a loop that sleeps "until *t*" and then
-#: asks "has *t* passed?" can find it a hair short again and again — and on a virtual clock, where
-#: time moves only while the loop is idle, for ever. Every wait for a moment goes through
-#: :func:`seconds_until`, so it wakes with the moment behind it.
+#: asyncio runs a timer that falls due within its clock's resolution at once, without its clock
+#: moving; a loop that sleeps "until *t*" and then asks "has *t* passed?" can find it a hair short
+#: again and again — and on a virtual clock, where time moves only while the loop is idle, for
+#: ever. Every wait for a moment therefore takes one of two forms, both with this margin:
+#:
+#: - wait :func:`seconds_until` the moment, then test it exactly (``now >= due``): the wait ends
+#:   this far past the moment (the session's rules compare exactly, so the engine waits this way);
+#: - or wait exactly until the moment, and test it with :func:`reached`, which counts a moment
+#:   this close as come; a loop then only waits when the moment is further off than this.
 DUE_MARGIN_S: Final = 1e-3
 
 
@@ -24,6 +28,12 @@ def seconds_until(due: float, now: float) -> float:
     """How long to wait from *now* so that *due* has passed at waking: 0.0 when it has already,
     otherwise the gap plus :data:`DUE_MARGIN_S` (never a wait too short to move the clock)."""
     return 0.0 if now >= due else due - now + DUE_MARGIN_S
+
+
+def reached(due: float, now: float) -> bool:
+    """Whether *due* has come at *now*, or is within :data:`DUE_MARGIN_S` of it (so that a loop that
+    waits ``due - now`` when this is False always waits long enough to move the clock)."""
+    return now >= due - DUE_MARGIN_S
 
 
 class Clock(Protocol):

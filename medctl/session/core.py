@@ -373,9 +373,12 @@ class SessionCore:
                 self._publish()
 
     def _on_status(self, status: DeviceStatus) -> None:
+        previous, self._last_status = self._last_status, status
         self._pad_temp_c = status.pad_temp_c
-        self._last_status = status
-        self._wake.set()
+        if not status.running or previous is None or status.faults != previous.faults:
+            self._wake.set()  # what a round acts on: a motor reported off (R11, stopped elsewhere), faults
+        else:
+            self._publish()  # a new reading, nothing to act on: shown without a round
         problem = self._untrusted(status)
         if problem is not None and self._hazard is None and self._end_reason is None:
             self._hazard = problem

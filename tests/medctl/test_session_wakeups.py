@@ -146,6 +146,36 @@ async def test_a_status_wakes_the_loop_at_once() -> None:
         assert loop.time() == pytest.approx(pushed)  # at once, not at the next second or tick
 
 
+async def test_a_new_reading_while_running_is_shown_at_once_without_a_round() -> None:
+    """A device sends STATUS once a second; one that only brings a new pad temperature has nothing
+    for the loop to act on (a round acts on a motor reported off, or on faults)."""
+    massager = InMemoryMassager(heartbeat_s=None)
+    loop = asyncio.get_running_loop()
+    async with Session(massager, SessionPlan(minutes=5, heat=True), safety=ALL_CLEAR, history=NO_HISTORY) as session:
+        await asyncio.sleep(10.4)
+        rounds = count_rounds(session)
+        shown: list[float | None] = []
+        session._subscribers.append(lambda update: shown.append(update.pad_temp_c))
+
+        def push(temp: float, faults: FaultFlag = FaultFlag.NONE) -> None:
+            massager.push(DeviceStatus(running=True, intensity=1, heat=1, pad_temp_c=temp, faults=faults,
+                                       owned=True, received_at=loop.time()))  # fmt: skip
+
+        push(30.0)  # the first status of all is acted on: nothing to compare it with
+        await asyncio.sleep(0.01)
+        rounds.clear()
+        shown.clear()
+        push(31.0)
+        push(32.5)
+        assert shown == [31.0, 32.5]  # shown at once, in the listener's own call
+        await asyncio.sleep(0.01)
+        assert rounds == []  # and no round woken for them
+        push(33.0, FaultFlag.OVER_TEMPERATURE)
+        await asyncio.sleep(0.01)
+        assert len(rounds) == 1  # a fault in a status is for the loop to act on
+        await session.stop()
+
+
 async def test_an_action_wakes_the_loop_for_what_it_made_due() -> None:
     massager = InMemoryMassager(heartbeat_s=None)
     plan = SessionPlan(minutes=5, pause_limit_s=5.5)

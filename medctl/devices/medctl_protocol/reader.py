@@ -22,7 +22,7 @@ from firmware_protocol import (
     Status,
     decode_message,
 )
-from medctl.clock import seconds_until
+from medctl.clock import reached
 from medctl.devices.medctl_protocol import translate
 from medctl.errors import (
     ConnectionLost,
@@ -117,27 +117,29 @@ class Reader(ClientCore):
     async def _keepalive_loop(self, interval: float) -> None:
         """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence.
 
-        It wakes only when something is due (the next heartbeat, the moment the silence would be
-        too long) or when a caller stops driving the heartbeats, and every wait ends past its
-        moment (:func:`~medctl.clock.seconds_until`), so it never wakes a hair early again and again.
+        It wakes only when something is due (the next heartbeat, or the moment the silence would
+        be too long, measured from the last frame heard) or when a caller stops driving the
+        heartbeats. Those moments are a frame's arrival plus whole intervals, so they fall with
+        the moments the device and the session wake for anyway; it waits exactly until them and
+        counts a moment within :data:`~medctl.clock.DUE_MARGIN_S` as come (:func:`~medctl.clock.reached`),
+        so it never wakes a hair early again and again.
         """
         loop = asyncio.get_running_loop()
         # Give up one heartbeat before the device's own watchdog would: the blind STOP then
         # reaches a device that still hears us (a one-way failure) no later than its watchdog.
         # The device's watchdog is its claim: this controller never waits longer than its own limit.
         watchdog = min(self.capabilities.watchdog_s or SILENCE_LIMIT_S, SILENCE_LIMIT_S)
-        silence_limit = max(interval, watchdog - interval)
+        silence_limit = self._silence_limit = max(interval, watchdog - interval)
         retry_at = -math.inf  # after a heartbeat that could not be sent: not again before this
         while self._lost is None:
             now = loop.time()
-            silent_at = self._last_heard + silence_limit
-            if now >= silent_at:
+            wake = self._last_heard + silence_limit
+            if reached(wake, now):
                 self._mark_lost(ConnectionLost(f"{self.description} stopped answering"))
                 return
-            wake = silent_at
             if not self._driven_keepalive:
                 due = max(self._last_sent + interval, retry_at)
-                if now >= due:
+                if reached(due, now):
                     sent = self._last_sent
                     with contextlib.suppress(MedctlError):
                         await self.heartbeat()
@@ -147,5 +149,5 @@ class Reader(ClientCore):
                 wake = min(wake, due)
             self._keepalive_wake.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds_until(wake, now)):
+                async with asyncio.timeout(wake - now):  # more than DUE_MARGIN_S: nothing above was reached
                     await self._keepalive_wake.wait()

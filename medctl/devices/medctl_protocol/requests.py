@@ -93,6 +93,10 @@ OUTPUT_REQUESTS = frozenset({MsgType.START, MsgType.SET_INTENSITY, MsgType.SET_H
 READ_ONLY_REQUESTS = frozenset({MsgType.GET_STATUS, MsgType.GET_INFO, MsgType.HEARTBEAT, MsgType.STOP})
 
 
+class _LinkGone(Exception):
+    """Set on the answer future of a request in flight when the link is lost (it raises the reason)."""
+
+
 @dataclass
 class _Pending:
     request: MsgType
@@ -150,9 +154,9 @@ class ClientCore:
         self._driven_keepalive = 0
         #: Wakes the heartbeat watch early: a caller stopped driving the heartbeats.
         self._keepalive_wake = asyncio.Event()
+        #: The silence the heartbeat watch allows before it declares the link lost.
+        self._silence_limit = SILENCE_LIMIT_S
         self._lost_event = asyncio.Event()
-        #: Futures of the requests in flight, resolved when the link is lost (no task per request).
-        self._lost_waiters: set[asyncio.Future[bool]] = set()
         self._closed = False
         self.identity: DeviceIdentity | None = None
         self.status: DeviceStatus | None = None
@@ -256,34 +260,32 @@ class ClientCore:
         loop = asyncio.get_running_loop()
         seq = self._next_seq()
         frame = self._encode(message, seq)
-        future: asyncio.Future[Ack | Nack] = loop.create_future()
-        self._pending[seq] = _Pending(message.TYPE, future)
         epoch = self._stop_epoch
         attempts = 1 + (self._retries if retries is None else retries)
         wait = self._request_timeout if timeout is None else timeout
-        lost: asyncio.Future[bool] = loop.create_future()
-        if self._lost_event.is_set():
-            lost.set_result(True)
-        self._lost_waiters.add(lost)
         try:
             for _ in range(attempts):
                 if stoppable and epoch != self._stop_epoch:
                     raise CommandCancelled(f"{message_name(message.TYPE)} cancelled: stop was requested")
+                # a fresh future per try: a try that times out cancels its own; a late answer to an
+                # earlier try (same seq, same request) answers this one
+                future: asyncio.Future[Ack | Nack] = loop.create_future()
+                self._pending[seq] = _Pending(message.TYPE, future)
                 await self._send(frame)
-                done, _ = await asyncio.wait((future, lost), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                if future in done:
-                    break
-                self._check_connected()
-            else:
-                raise DeviceTimeout(
-                    f"{self.description} did not answer {message_name(message.TYPE)} "
-                    f"({attempts} tries, {attempts * wait:.1f} s)"
-                )
+                try:
+                    async with asyncio.timeout(wait):
+                        return await future
+                except TimeoutError:
+                    self._check_connected()
+                except _LinkGone:  # _mark_lost: the link went while we waited
+                    self._check_connected()
+                    raise
+            raise DeviceTimeout(
+                f"{self.description} did not answer {message_name(message.TYPE)} "
+                f"({attempts} tries, {attempts * wait:.1f} s)"
+            )
         finally:
-            self._lost_waiters.discard(lost)
-            lost.cancel()
             self._pending.pop(seq, None)
-        return future.result()
 
     def _encode(self, message: Request, seq: int) -> bytes:
         """The frame for *message*: signed once this connection is authenticated, plain before.
@@ -339,9 +341,9 @@ class ClientCore:
         self._owner = False
         self._lost = error
         self._lost_event.set()
-        for waiter in self._lost_waiters:
-            if not waiter.done():
-                waiter.set_result(True)
+        for pending in self._pending.values():  # the requests in flight hear of it at once
+            if not pending.future.done():
+                pending.future.set_exception(_LinkGone())
         _LOGGER.info("link lost: %s", error)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

@@ -232,13 +232,14 @@ async def test_a_failing_reader_stops_the_device_and_is_reported_not_reconnected
     ControllerFailure, and reconnecting refuses to paper over it."""
     async with simulated_massager() as (device, client):
         await client.raw().start(1)
+        await asyncio.sleep(0.1)  # every frame so far handled: the reader waits inside recv() for the next
         transport = client._transport
 
         async def broken_recv() -> object:
             raise RuntimeError("injected bug")
 
         transport.recv = broken_recv  # type: ignore[method-assign]
-        await client.get_status()  # the answer is never read: the reader dies on its next frame
+        await client.get_status()  # answered through the recv() it waits in; the next one fails
         lost = await asyncio.wait_for(client.wait_lost(), 5)
         assert isinstance(lost, ControllerFailure) and "injected bug" in str(lost)
         await device.wait_for(lambda s: not s.running, timeout=5)  # the blind STOP reached it
