@@ -42,6 +42,7 @@ def status_document(identity: DeviceIdentity, status: DeviceStatus) -> dict[str,
             "heat_levels": caps.heat_levels,
             "battery": caps.battery,
             "watchdog_s": caps.watchdog_s,
+            "modes": list(caps.modes),
         },
         "status": status.as_dict(),
     }
@@ -57,6 +58,10 @@ def format_status(identity: DeviceIdentity, status: DeviceStatus) -> str:
     watchdog = "none (keeps running if the link is lost)" if caps.watchdog_s is None else f"{caps.watchdog_s:g} s"
     pad = f"pad {status.pad_temp_c:.1f} °C" if caps.reports_pad_temp else "pad temperature not reported"
     heat = "off" if status.heat == 0 else f"level {status.heat}"
+    if caps.modes:
+        modes = ", ".join(f"{name} (now)" if name == status.mode else name for name in caps.modes)
+    else:
+        modes = "none (one way of massaging)"
     return "\n".join(
         [
             f"device      {identity.address}",
@@ -66,6 +71,7 @@ def format_status(identity: DeviceIdentity, status: DeviceStatus) -> str:
             f"watchdog {watchdog}",
             f"motor       {motor}",
             f"heat        {heat}, {pad}",
+            f"modes       {modes}",
             f"faults      {faults}",
             f"battery     {battery}",
         ]

@@ -71,3 +71,16 @@ async def test_resuming_after_a_pause_keeps_the_chosen_mode() -> None:
             await session.resume()
             assert device.state.running and device.state.mode == DEFAULT_MODES.index("rolling")
             await session.stop()
+
+
+async def test_medctl_status_lists_the_modes_or_says_there_are_none() -> None:
+    from medctl.cli.status import format_status, status_document
+
+    async with simulated_massager() as (_, client):
+        assert client.identity is not None and client.status is not None
+        assert "modes       kneading, tapping, rolling" in format_status(client.identity, client.status)
+        assert status_document(client.identity, client.status)["capabilities"]["modes"] == list(DEFAULT_MODES)
+    async with simulated_massager(DeviceConfig(modes=())) as (_, client):
+        assert client.identity is not None and client.status is not None
+        assert "modes       none" in format_status(client.identity, client.status)
+        assert status_document(client.identity, client.status)["capabilities"]["modes"] == []
