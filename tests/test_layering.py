@@ -18,8 +18,25 @@ MAX_LINES = 500
 
 #: Modules that do I/O or run an event loop: the wire protocol's code must not need any of them.
 IO_MODULES = frozenset(
-    {"asyncio", "socket", "selectors", "ssl", "serial", "serial_asyncio_fast", "bleak", "bumble", "sqlite3",
-     "subprocess", "threading", "multiprocessing", "http", "urllib", "textual", "termios", "tty"}
+    {
+        "asyncio",
+        "socket",
+        "selectors",
+        "ssl",
+        "serial",
+        "serial_asyncio_fast",
+        "bleak",
+        "bumble",
+        "sqlite3",
+        "subprocess",
+        "threading",
+        "multiprocessing",
+        "http",
+        "urllib",
+        "textual",
+        "termios",
+        "tty",
+    }
 )
 
 
@@ -96,3 +113,31 @@ def test_the_tui_uses_no_cli_and_no_concrete_client_or_driver() -> None:
 def test_no_module_in_medctl_is_longer_than_500_lines(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines: split it by responsibility"
+
+
+def test_the_first_screen_is_drawn_before_the_protocol_the_history_or_the_engine_is_imported() -> None:
+    """What ``medctl`` imports before its first paint (the app module and its first screen): none of
+    the wire protocol, sqlite, the device drivers, the session engine or the other screens. They
+    load once connecting or on first use; bench/tui_tmux measures what this buys."""
+    import subprocess
+    import sys
+
+    code = "import sys, medctl.cli, medctl.cli.tui, medctl.tui.app\nprint('\\n'.join(sorted(sys.modules)))\n"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    late = {
+        "firmware_protocol",
+        "sqlite3",
+        "medctl.history",
+        "medctl.devices",
+        "medctl.session.engine",
+        "medctl.tui.live",
+        "medctl.tui.plan",
+        "medctl.tui.connect",
+        "medctl.tui.history",
+        "medctl.tui.summary",
+        "medctl.tui.techniques",
+        "textual_plotext",
+    }
+    assert not late & loaded, sorted(late & loaded)

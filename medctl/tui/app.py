@@ -16,36 +16,38 @@ closes the link, which stops it too.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 
 from medctl.errors import MedctlError
-from medctl.history import HistoryStore, default_db_path
-from medctl.presets import PRESETS_NAME, PresetError, save_preset
 from medctl.session import SafetyCheck
 from medctl.session.rules.frequency import unreadable_warning
 from medctl.tui.config import TuiConfig, default_config_path, load_config, save_config
-from medctl.tui.connect import ConnectScreen
 from medctl.tui.devices import SIMULATOR, Connector, DeviceLink, Discovery, LinkState, identity_text
-from medctl.tui.help import HelpScreen
-from medctl.tui.history import HistoryScreen
-from medctl.tui.live import LiveScreen
-from medctl.tui.plan import PlanScreen
 from medctl.tui.safety import SafetyScreen
-from medctl.tui.summary import SummaryScreen
-from medctl.tui.techniques import TechniquesScreen
+
+# Only the first screen is imported with the app: every other screen, the history and the
+# presets are imported when first needed, so the safety check's first question is drawn sooner.
+# Screens' messages reach the handlers below by name (``on_live_screen_ended``), not by ``@on``,
+# which would need the screen classes now.
+if TYPE_CHECKING:
+    from medctl.history import HistoryStore
+    from medctl.tui.connect import ConnectScreen
+    from medctl.tui.live import LiveScreen
+    from medctl.tui.plan import PlanScreen
+    from medctl.tui.summary import SummaryScreen
 
 #: While the link is lost, how often (loop seconds) to look whether a session brought it back.
 LINK_POLL_S: Final = 0.5
@@ -71,11 +73,11 @@ COMMAND_ACTIONS: Final = (
 )
 
 
-#: Screens that open over the flow, by the action that opens them.
-OVERLAYS: Final[dict[str, type[Screen[None]]]] = {
-    "choose_device": ConnectScreen,
-    "history": HistoryScreen,
-    "techniques": TechniquesScreen,
+#: Screens that open over the flow (by class name), by the action that opens them.
+OVERLAYS: Final[dict[str, str]] = {
+    "choose_device": "ConnectScreen",
+    "history": "HistoryScreen",
+    "techniques": "TechniquesScreen",
 }
 
 
@@ -110,15 +112,18 @@ class MedctlCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
+#: Styles the first screen (the safety check) needs; parsing all of them first cost ~0.15 s of first paint.
+FIRST_CSS: Final = ("app", "safety")
+LATER_CSS: Final = ("plan", "live", "summary", "history", "techniques", "connect", "help")
+
+
 class MedctlApp(App[None]):
     """Guided neck-massager sessions, the keyboard alone, 80×24 and up."""
 
-    #: Every screen's styles, each in the .tcss file beside its module, loaded once at start: a screen
-    #: bringing its own CSS_PATH would make Textual re-style every widget of the app on its first push.
-    CSS_PATH = [
-        f"{name}.tcss"
-        for name in ("app", "safety", "plan", "live", "summary", "history", "techniques", "connect", "help")
-    ]
+    #: The first screen's styles, read before it is drawn; every other screen's (:data:`LATER_CSS`) are
+    #: read once just after, while the app has only the first screen's few widgets to re-style (a
+    #: screen bringing its own CSS_PATH would make Textual re-style every widget on its first push).
+    CSS_PATH = [f"{name}.tcss" for name in FIRST_CSS]
     TITLE = "medctl"
     #: medctl's actions only: Textual's own ("Maximize", "Keys", "Quit the application…") mean nothing here
     COMMANDS = {MedctlCommands}
@@ -147,7 +152,7 @@ class MedctlApp(App[None]):
         self._device = device
         self._db_path = db_path
         self._config_path = config_path or default_config_path()
-        self._presets_path = self._config_path.parent / PRESETS_NAME
+        self._presets_path = self._config_path.parent / "presets.toml"
         self.config = TuiConfig()
         self.link = DeviceLink(connector) if connector is not None else DeviceLink()
         self.discovery = discovery or Discovery()
@@ -166,13 +171,24 @@ class MedctlApp(App[None]):
         if loaded.notice:
             self.notify(loaded.notice, severity="warning", timeout=15, markup=False)
         self.push_screen(self.safety_screen)
-        self.connect_to(self._device or self.config.device or SIMULATOR)
-        self.call_after_refresh(self._open_history)  # after the first screen is drawn: it may fsync
+        self.call_after_refresh(self._read_later_styles)
+        # both after the first screen is drawn: connecting imports the driver and starts a simulator,
+        # opening the history may fsync — neither may hold up the first question
+        self.call_after_refresh(self.connect_to, self._device or self.config.device or SIMULATOR)
+        self.call_after_refresh(self._open_history)
+
+    def _read_later_styles(self) -> None:
+        """The other screens' styles, read after the first screen is on the terminal."""
+        folder = Path(__file__).parent
+        self.stylesheet.read_all([folder / f"{name}.tcss" for name in LATER_CSS])
+        self.refresh_css(animate=False)
 
     def _open_history(self) -> None:
         """Open the history once (the first screen does not wait for it; the plan screen does)."""
         if self.history is not None or self._history_problem:
             return
+        from medctl.history import HistoryStore, default_db_path
+
         path = self._db_path or default_db_path()
         try:
             self.history = HistoryStore(path).open()
@@ -220,6 +236,9 @@ class MedctlApp(App[None]):
         self.link_state = message.state
         self.refresh_bindings()
         if message.state.phase == "connected":
+            from medctl.tui.connect import ConnectScreen
+            from medctl.tui.plan import PlanScreen
+
             if isinstance(self.screen, ConnectScreen):
                 self.pop_screen()
             for screen in self.screen_stack:
@@ -239,8 +258,7 @@ class MedctlApp(App[None]):
             return
         self.config = config
 
-    @on(LiveScreen.BellSwitched)
-    def _bell_switched(self, message: LiveScreen.BellSwitched) -> None:
+    def on_live_screen_bell_switched(self, message: LiveScreen.BellSwitched) -> None:
         self._save_config(replace(self.config, bell=message.on))
 
     @work(exclusive=True, group="reconnect")
@@ -254,28 +272,30 @@ class MedctlApp(App[None]):
 
     # --- routing -------------------------------------------------------------------------
 
-    @on(SafetyScreen.Passed)
-    def _safety_passed(self, message: SafetyScreen.Passed) -> None:
+    def on_safety_screen_passed(self, message: SafetyScreen.Passed) -> None:
         self.safety = message.check
         self._open_history()
+        from medctl.tui.plan import PlanScreen
+
         self.push_screen(
             PlanScreen(
                 self.history, self._intensity_levels(), device_note=self._device_note(), presets=self._presets_path
             )
         )
 
-    @on(PlanScreen.Back)
-    def _plan_back(self) -> None:
+    def on_plan_screen_back(self) -> None:
         self.pop_screen()
         self.safety_screen.restart()
 
-    @on(PlanScreen.Start)
-    def _start(self, message: PlanScreen.Start) -> None:
+    def on_plan_screen_start(self, message: PlanScreen.Start) -> None:
         client = self.link.client
         if client is None or self.link_state.phase != "connected":
             self._plan_says(f"Not connected. {self.link_state.text()}")
             return
         assert self.safety is not None, "the plan screen opens only after the safety check passed"
+        from medctl.presets import PresetError, save_preset
+        from medctl.tui.live import LiveScreen
+
         try:
             save_preset(self._presets_path, "last", message.plan)  # "repeat last" next time
         except PresetError as exc:
@@ -291,42 +311,50 @@ class MedctlApp(App[None]):
             )
         )
 
-    @on(LiveScreen.NotStarted)
-    def _not_started(self, message: LiveScreen.NotStarted) -> None:
+    def on_live_screen_not_started(self, message: LiveScreen.NotStarted) -> None:
         self._close_overlays()
         self.pop_screen()
         self._plan_says(message.reason)
 
-    @on(LiveScreen.Ended)
-    def _ended(self, message: LiveScreen.Ended) -> None:
+    def on_live_screen_ended(self, message: LiveScreen.Ended) -> None:
+        from medctl.tui.summary import SummaryScreen
+
         self._close_overlays()
         self.switch_screen(SummaryScreen(message.record, self.history))
 
     def _close_overlays(self) -> None:
         """Close whatever is open over the live screen (help, the command palette)."""
+        from medctl.tui.live import LiveScreen
+
         while not isinstance(self.screen, LiveScreen):
             self.pop_screen()
 
-    @on(SummaryScreen.Done)
-    def _summary_done(self) -> None:
+    def on_summary_screen_done(self, message: SummaryScreen.Done) -> None:
         self.pop_screen()
-        if isinstance(self.screen, PlanScreen):
-            self.screen.refresh_advice()
+        self._plan_says(None)
 
-    @on(ConnectScreen.Chosen)
-    def _chosen(self, message: ConnectScreen.Chosen) -> None:
+    def on_connect_screen_chosen(self, message: ConnectScreen.Chosen) -> None:
         self.connect_to(message.url, message.remember)
 
-    def _plan_says(self, text: str) -> None:
+    def _plan_says(self, text: str | None) -> None:
+        """Refresh the plan screen's advice, if it is on top, and say *text* there."""
+        from medctl.tui.plan import PlanScreen
+
         if isinstance(self.screen, PlanScreen):
             self.screen.refresh_advice()
-            self.screen.say(text)
+            if text is not None:
+                self.screen.say(text)
+
+    def _on(self, *names: str) -> bool:
+        """Whether a screen of one of these class names is on top. By name, as check_action runs at the
+        first paint, before the other screens' modules are imported (and cannot be on top)."""
+        return type(self.screen).__name__ in names
 
     # --- screens over the flow -----------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in OVERLAYS:
-            return not self._session_running() and not isinstance(self.screen, OVERLAYS[action])
+            return not self._session_running() and not self._on(OVERLAYS[action])
         if action == "reconnect":
             return self.link_state.phase == "lost" and not self._session_running()
         if action == "stop_session":
@@ -334,30 +362,42 @@ class MedctlApp(App[None]):
         return True
 
     def action_help(self) -> None:
+        from medctl.tui.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_choose_device(self) -> None:
+        from medctl.tui.connect import ConnectScreen
+
         if not isinstance(self.screen, ConnectScreen):
             self.push_screen(ConnectScreen(self.discovery, remembered=self.config.device, current=self.link.url))
 
     def action_history(self) -> None:
+        from medctl.tui.history import HistoryScreen
+
         self._open_history()
         self.push_screen(
             HistoryScreen(self.history, now=self._now, export_dir=self._export_dir, problem=self._history_problem)
         )
 
     def action_techniques(self) -> None:
+        from medctl.tui.techniques import TechniquesScreen
+
         self.push_screen(TechniquesScreen())
 
     def action_stop_session(self) -> None:
         """Space stops a running session even from the help screen over it (R6)."""
-        for screen in self.screen_stack:
-            if isinstance(screen, LiveScreen):
-                screen.action_stop()
+        for screen in self._live_screens():
+            screen.action_stop()
+
+    def _live_screens(self) -> list[LiveScreen]:
+        """The live screens in the stack; none before the live screen's module was ever imported."""
+        live = sys.modules.get("medctl.tui.live")
+        return [] if live is None else [s for s in self.screen_stack if isinstance(s, live.LiveScreen)]
 
     def _session_running(self) -> bool:
-        return any(isinstance(screen, LiveScreen) for screen in self.screen_stack)
+        return bool(self._live_screens())
 
     def _device_note(self) -> str | None:
         """A massager without a watchdog of its own keeps running if this computer stops talking to it."""
