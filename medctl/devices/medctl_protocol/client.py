@@ -27,6 +27,7 @@ from firmware_protocol import (
     Start,
     Stop,
 )
+from medctl.clock import reached
 from medctl.coalesce import LatestWinsQueue
 from medctl.devices.base import (
     ALL_FAULTS,
@@ -70,8 +71,6 @@ from medctl.devices.medctl_protocol.requests import (
 )
 
 _LOGGER = logging.getLogger(__name__)
-#: A heartbeat asked for this little before it is due is sent all the same (timers may fire early).
-KEEPALIVE_EARLY_S = 0.001
 
 
 class DeviceClient(Handshake, Reader):
@@ -213,10 +212,10 @@ class DeviceClient(Handshake, Reader):
         """Send a heartbeat if nothing was sent for a heartbeat interval; call it from a control loop.
 
         Returns the loop time at which the next one is due (a caller waking then is on time; one
-        waking up to :data:`KEEPALIVE_EARLY_S` early still sends it, so it never waits in a spin).
+        waking up to :data:`~medctl.clock.DUE_MARGIN_S` early still sends it, so it never waits in a spin).
         """
         interval = self._heartbeat_interval or HEARTBEAT_INTERVAL_S
-        if self.connected and asyncio.get_running_loop().time() >= self._last_sent + interval - KEEPALIVE_EARLY_S:
+        if self.connected and reached(self._last_sent + interval, asyncio.get_running_loop().time()):
             with contextlib.suppress(MedctlError):
                 await self.heartbeat()
         # None while the link is down: nothing can be fed until it is back (the session is told)

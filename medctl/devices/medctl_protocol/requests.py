@@ -277,9 +277,9 @@ class ClientCore:
                         return await future
                 except TimeoutError:
                     self._check_connected()
-                except _LinkGone:  # _mark_lost: the link went while we waited
-                    self._check_connected()
-                    raise
+                except _LinkGone:  # _mark_lost: the link went while we waited; raise its reason
+                    assert self._lost is not None
+                    raise self._lost from None
             raise DeviceTimeout(
                 f"{self.description} did not answer {message_name(message.TYPE)} "
                 f"({attempts} tries, {attempts * wait:.1f} s)"
