@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import pytest
 
+from medctl.clock import seconds_until
 from medctl.devices.medctl_protocol import reader
 from medctl.testing import simulated_massager
 
@@ -90,7 +91,7 @@ async def drive(client: Any, seconds: float, interval: float) -> None:
     end = loop.time() + seconds
     while loop.time() < end and client.connected:
         due = await client.keepalive()
-        await asyncio.sleep(interval if due is None else max(0.0, due - loop.time()) + 0.001)
+        await asyncio.sleep(interval if due is None else seconds_until(due, loop.time()))
 
 
 async def test_the_watch_wakes_only_when_something_is_due() -> None:
