@@ -36,6 +36,22 @@ def reached(due: float, now: float) -> bool:
     return now >= due - DUE_MARGIN_S
 
 
+async def wait_set(event: asyncio.Event, delay: float | None) -> None:
+    """Wait until *event* is set, or at most *delay* loop seconds (None: no limit), by setting it.
+
+    A loop that sleeps on an event until the next thing falls due times out on most rounds;
+    ``asyncio.timeout`` would cancel the waiting task each time (an exception raised and caught
+    every round), where a timer that sets the event costs one handle. The caller clears the event
+    before it next waits, as it does after any wake.
+    """
+    alarm = None if delay is None else asyncio.get_running_loop().call_later(delay, event.set)
+    try:
+        await event.wait()
+    finally:
+        if alarm is not None:
+            alarm.cancel()
+
+
 class Clock(Protocol):
     def now(self) -> float:
         """Monotonic seconds."""

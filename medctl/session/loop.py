@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Final
 
-from medctl.clock import seconds_until
+from medctl.clock import seconds_until, wait_set
 from medctl.devices.base import AUTO_OFF_HEATER_ONLY
 from medctl.devices.base import FaultFlag as Fault
 from medctl.errors import ControllerFailure, MedctlError, WrongDevice
@@ -81,10 +80,8 @@ class ControlLoop(SessionCore):
                 return
             delay = to_loop(session_delay)
             loop_delay = delay if loop_delay is None else min(loop_delay, delay)
-        # one timer on the wake event: no task per round (a round comes every second of a session)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(loop_delay):
-                await self._wake.wait()
+        # one timer on the wake event: no task and no cancellation per round (one comes every second)
+        await wait_set(self._wake, loop_delay)
 
     async def _sleep_or_wake(self, sleep: Coroutine[Any, Any, None], loop_delay: float | None) -> None:
         waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(sleep)}

@@ -22,7 +22,7 @@ from firmware_protocol import (
     Status,
     decode_message,
 )
-from medctl.clock import reached
+from medctl.clock import reached, wait_set
 from medctl.devices.medctl_protocol import translate
 from medctl.errors import (
     ConnectionLost,
@@ -148,6 +148,4 @@ class Reader(ClientCore):
                     continue
                 wake = min(wake, due)
             self._keepalive_wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wake - now):  # more than DUE_MARGIN_S: nothing above was reached
-                    await self._keepalive_wake.wait()
+            await wait_set(self._keepalive_wake, wake - now)  # more than DUE_MARGIN_S: nothing above was reached
