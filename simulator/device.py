@@ -60,7 +60,8 @@ class SimulatedDevice:
         self._max_idle_s = max_idle_s
         self._firmware = Firmware(self.config, self.clock.now, _loop_time, on_change=self._notify)
         self.faults = FaultInjector(self._firmware, seed=seed)
-        self._changed = asyncio.Event()
+        #: What :meth:`wait_for` waits on, made when one waits (a change with nobody waiting costs nothing).
+        self._changed: asyncio.Event | None = None
         #: Set when a frame or an injected fault changed the firmware: the tick polls at once.
         self._wake = asyncio.Event()
         self._ticker: asyncio.Task[None] | None = None
@@ -109,6 +110,8 @@ class SimulatedDevice:
         """Wait until *predicate* holds for the device state; return that state. Raises TimeoutError."""
         async with asyncio.timeout(timeout):
             while not predicate(state := self.state):
+                if self._changed is None:
+                    self._changed = asyncio.Event()
                 await self._changed.wait()
         return state
 
@@ -156,15 +159,19 @@ class SimulatedDevice:
             self._wake.clear()  # the poll's own change notice is not news
             device_s, link_s = self._firmware.due_in()
             wait = min(device_s / speed, link_s, self._max_idle_s) + DUE_MARGIN_S
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
+            # the due time sets the wake event itself: nothing is cancelled when it comes
+            alarm = asyncio.get_running_loop().call_later(wait, self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                alarm.cancel()
 
     def _notify(self) -> None:
-        """Wake every :meth:`wait_for` (set the current event, start a fresh one) and the tick."""
+        """Wake the tick and every :meth:`wait_for` (the next one to wait starts a fresh event)."""
         self._wake.set()
-        self._changed.set()
-        self._changed = asyncio.Event()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
 
 def _loop_time() -> float:
