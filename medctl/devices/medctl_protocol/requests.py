@@ -93,6 +93,12 @@ OUTPUT_REQUESTS = frozenset({MsgType.START, MsgType.SET_INTENSITY, MsgType.SET_H
 READ_ONLY_REQUESTS = frozenset({MsgType.GET_STATUS, MsgType.GET_INFO, MsgType.HEARTBEAT, MsgType.STOP})
 
 
+def _expire(future: asyncio.Future[Any]) -> None:
+    """A request's time limit: its wait ends with TimeoutError unless it was answered."""
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class _LinkGone(Exception):
     """Set on the answer future of a request in flight when the link is lost (it raises the reason)."""
 
@@ -272,14 +278,20 @@ class ClientCore:
                 future: asyncio.Future[Ack | Nack] = loop.create_future()
                 self._pending[seq] = _Pending(message.TYPE, future)
                 await self._send(frame)
+                # the answer, the time limit and link loss all end the wait by settling the future
+                # (no task cancelled: a request goes out every second of a session)
+                expiry = loop.call_later(wait, _expire, future)
                 try:
-                    async with asyncio.timeout(wait):
-                        return await future
+                    return await future
                 except TimeoutError:
                     self._check_connected()
                 except _LinkGone:  # _mark_lost: the link went while we waited; raise its reason
                     assert self._lost is not None
                     raise self._lost from None
+                finally:
+                    expiry.cancel()
+                    if future.done() and not future.cancelled():
+                        future.exception()  # seen, even by a wait cancelled just as the future was settled
             raise DeviceTimeout(
                 f"{self.description} did not answer {message_name(message.TYPE)} "
                 f"({attempts} tries, {attempts * wait:.1f} s)"

@@ -14,6 +14,7 @@ from medctl.errors import (
     ConnectionLost,
     ControllerFailure,
     DeviceBusy,
+    DeviceTimeout,
     OutOfRange,
     ProtocolMismatch,
     WrongDevice,
@@ -93,6 +94,27 @@ async def test_a_lost_answer_is_retried_without_doing_it_twice() -> None:
         assert after.duplicates == before.duplicates + 1
         assert after.requests_executed == before.requests_executed + 1
         assert after.running
+
+
+async def test_an_unanswered_request_is_tried_each_time_limit_then_raises_device_timeout() -> None:
+    """Each try waits the request time limit, then the same frame goes again; after the last, a
+    DeviceTimeout names the request. An answer arriving in time ends the wait at once."""
+    async with SimulatedDevice() as device:
+        client = DeviceClient(SimTransport(device=device), heartbeat_interval=None, request_timeout=0.5, retries=2)
+        await client.open()
+        loop = asyncio.get_running_loop()
+        started, received = loop.time(), device.state.frames_received
+        await client.get_status()  # answered at once: no time limit reached
+        assert loop.time() - started < 0.5
+        device.faults.delay(60)  # every answer held back far past the time limit
+        started, received = loop.time(), device.state.frames_received
+        with pytest.raises(DeviceTimeout, match=r"did not answer get status \(3 tries, 1.5 s\)"):
+            await client.get_status()
+        assert 1.5 <= loop.time() - started < 1.6  # three time limits, on the virtual clock
+        assert device.state.frames_received - received == 3 and device.state.duplicates >= 2
+        assert not client._pending
+        device.faults.delay(0)
+        await client.close()
 
 
 async def test_stop_cancels_changes_that_have_not_been_sent() -> None:
