@@ -46,9 +46,12 @@ class Frame:
     version: int = PLAIN_FRAME_VERSION
 
     def __post_init__(self) -> None:
-        for name, value in (("msg_type", self.msg_type), ("seq", self.seq), ("version", self.version)):
-            if not 0 <= value <= 0xFF:
-                raise ValueError(f"{name} must fit one byte, got {value}")
+        if 0 <= self.msg_type <= 0xFF and 0 <= self.seq <= 0xFF and 0 <= self.version <= 0xFF:
+            pass  # every frame sent or received passes here: the common case asks once
+        else:
+            for name, value in (("msg_type", self.msg_type), ("seq", self.seq), ("version", self.version)):
+                if not 0 <= value <= 0xFF:
+                    raise ValueError(f"{name} must fit one byte, got {value}")
         if len(self.payload) > MAX_PAYLOAD_LEN:
             raise ValueError(f"payload of {len(self.payload)} bytes exceeds {MAX_PAYLOAD_LEN}")
 

@@ -304,7 +304,7 @@ class Firmware:
 
     def receive(self, link: Link, data: bytes) -> None:
         """Handle one frame's bytes from *link*, answering on *link*. Invalid frames are dropped."""
-        state = self._links.setdefault(link, _LinkState())
+        state = self._links.get(link) or self._links.setdefault(link, _LinkState())
         self._advance()
         try:
             frame = Frame.loads(data)

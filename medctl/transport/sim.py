@@ -7,6 +7,7 @@ The simulator package is imported only when a ``sim://`` address is used.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import TYPE_CHECKING
 
 from firmware_protocol import Frame, FrameError
@@ -67,6 +68,14 @@ def without_pairing_button(address: DeviceAddress, device: SimulatedDevice) -> N
         device.firmware.auth.window_always_open = True
 
 
+@functools.cache
+def _link_closed() -> type[Exception]:
+    """The simulator's LinkClosed, imported once a link exists (not per frame, nor at import)."""
+    from simulator import LinkClosed
+
+    return LinkClosed
+
+
 class SimTransport:
     """Owns a simulated device for as long as it is open, or links to one it is given."""
 
@@ -105,24 +114,20 @@ class SimTransport:
         return device
 
     async def send(self, frame: bytes) -> None:
-        from simulator import LinkClosed
-
         if self._link is None:
             raise ConnectionLost("the simulator is not running")
         try:
             await self._link.send(frame)
-        except LinkClosed as exc:
+        except _link_closed() as exc:
             raise ConnectionLost("the simulator dropped the link") from exc
 
     async def recv(self) -> Frame:
-        from simulator import LinkClosed
-
         while True:
             if self._link is None:
                 raise ConnectionLost("the simulator is not running")
             try:
                 data = await self._link.recv()
-            except LinkClosed as exc:
+            except _link_closed() as exc:
                 raise ConnectionLost("the simulator dropped the link") from exc
             try:
                 return Frame.loads(data)
