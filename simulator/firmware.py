@@ -740,9 +740,9 @@ class Firmware:
             self._schedule.last_time = now
             self._schedule.next_status = now + self.config.status_interval_s
             return now
-        dt = max(0.0, now - last)
-        self._schedule.last_time = max(now, last)
-        self._step_physics(dt)
+        if now > last:  # a frame and the poll it triggers share a moment: the second step has nothing to do
+            self._schedule.last_time = now
+            self._step_physics(now - last)
         return self._schedule.last_time
 
     def _step_physics(self, dt: float) -> None:
