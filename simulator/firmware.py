@@ -740,10 +740,11 @@ class Firmware:
             self._schedule.last_time = now
             self._schedule.next_status = now + self.config.status_interval_s
             return now
-        if now > last:  # a frame and the poll it triggers share a moment: the second step has nothing to do
-            self._schedule.last_time = now
-            self._step_physics(now - last)
-        return self._schedule.last_time
+        if now <= last:  # a frame and the poll it triggers share a moment: the second step has nothing to do
+            return last
+        self._schedule.last_time = now
+        self._step_physics(now - last)
+        return now
 
     def _step_physics(self, dt: float) -> None:
         p, cfg = self._physics, self.config
