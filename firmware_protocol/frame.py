@@ -46,9 +46,8 @@ class Frame:
     version: int = PLAIN_FRAME_VERSION
 
     def __post_init__(self) -> None:
-        if 0 <= self.msg_type <= 0xFF and 0 <= self.seq <= 0xFF and 0 <= self.version <= 0xFF:
-            pass  # every frame sent or received passes here: the common case asks once
-        else:
+        # every frame sent or received passes here: one test for the common case, then which field
+        if not (0 <= self.msg_type <= 0xFF and 0 <= self.seq <= 0xFF and 0 <= self.version <= 0xFF):
             for name, value in (("msg_type", self.msg_type), ("seq", self.seq), ("version", self.version)):
                 if not 0 <= value <= 0xFF:
                     raise ValueError(f"{name} must fit one byte, got {value}")

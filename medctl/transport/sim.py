@@ -70,7 +70,8 @@ def without_pairing_button(address: DeviceAddress, device: SimulatedDevice) -> N
 
 @functools.cache
 def _link_closed() -> type[Exception]:
-    """The simulator's LinkClosed, imported once a link exists (not per frame, nor at import)."""
+    """The simulator's LinkClosed: looked up only when a link call raises, never per frame, and not
+    at import (the simulator loads only for ``sim://``)."""
     from simulator import LinkClosed
 
     return LinkClosed
