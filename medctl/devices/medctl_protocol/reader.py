@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from firmware_protocol import (
     PLAIN_FRAME_VERSION,
@@ -24,15 +23,11 @@ from firmware_protocol import (
 )
 from medctl.clock import reached, wait_set
 from medctl.devices.medctl_protocol import translate
+from medctl.devices.medctl_protocol.requests import SILENCE_LIMIT_S, STATUS_REPEAT_S, ClientCore
 from medctl.errors import (
     ConnectionLost,
     MedctlError,
 )
-
-if TYPE_CHECKING:
-    pass
-
-from medctl.devices.medctl_protocol.requests import SILENCE_LIMIT_S, STATUS_REPEAT_S, ClientCore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,6 +109,16 @@ class Reader(ClientCore):
         self._last_faults[event.fault] = key
         return False
 
+    def _silence_limit(self, interval: float) -> float:
+        """The silence the heartbeat watch allows before it declares the link lost.
+
+        One heartbeat short of the device's own watchdog: the blind STOP then reaches a device that
+        still hears us (a one-way failure) no later than its watchdog. The device's watchdog is its
+        claim: this controller never waits longer than its own limit.
+        """
+        watchdog = min(self.capabilities.watchdog_s or SILENCE_LIMIT_S, SILENCE_LIMIT_S)
+        return max(interval, watchdog - interval)
+
     async def _keepalive_loop(self, interval: float) -> None:
         """Heartbeat when idle (unless a caller's loop does it); declare the link lost after silence.
 
@@ -125,11 +130,7 @@ class Reader(ClientCore):
         so it never wakes a hair early again and again.
         """
         loop = asyncio.get_running_loop()
-        # Give up one heartbeat before the device's own watchdog would: the blind STOP then
-        # reaches a device that still hears us (a one-way failure) no later than its watchdog.
-        # The device's watchdog is its claim: this controller never waits longer than its own limit.
-        watchdog = min(self.capabilities.watchdog_s or SILENCE_LIMIT_S, SILENCE_LIMIT_S)
-        silence_limit = self._silence_limit = max(interval, watchdog - interval)
+        silence_limit = self._silence_limit(interval)
         retry_at = -math.inf  # after a heartbeat that could not be sent: not again before this
         while self._lost is None:
             now = loop.time()

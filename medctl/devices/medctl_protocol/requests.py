@@ -160,8 +160,6 @@ class ClientCore:
         self._driven_keepalive = 0
         #: Wakes the heartbeat watch early: a caller stopped driving the heartbeats.
         self._keepalive_wake = asyncio.Event()
-        #: The silence the heartbeat watch allows before it declares the link lost.
-        self._silence_limit = SILENCE_LIMIT_S
         self._lost_event = asyncio.Event()
         self._closed = False
         self.identity: DeviceIdentity | None = None

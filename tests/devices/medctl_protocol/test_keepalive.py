@@ -120,4 +120,4 @@ async def test_while_a_caller_drives_the_heartbeats_the_watch_only_watches_for_s
             await driver
         assert "stopped answering" in str(lost) or "did not answer" in str(lost)
         # noticed once the last frame heard is the silence limit old (3 s watchdog − 1 s heartbeat)
-        assert loop.time() - went_silent <= client._silence_limit + 0.01
+        assert loop.time() - went_silent <= client._silence_limit(interval) + 0.01
