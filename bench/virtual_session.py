@@ -28,6 +28,7 @@ from typing import Any
 import looptime
 
 import medctl
+from medctl.clock import reached
 from medctl.devices import ALL_FAULTS, Capabilities, DeviceStatus, FaultFlag, FaultReport, Massager
 from medctl.errors import ConnectionLost
 from medctl.session import NO_HISTORY, Session, SessionPlan
@@ -95,7 +96,7 @@ class _Acknowledging:
 
     async def keepalive(self) -> float | None:
         now = asyncio.get_running_loop().time()
-        if now >= self._fed + 1.0 - 0.001:  # as the client does: a heartbeat asked for 1 ms early goes
+        if reached(self._fed + 1.0, now):  # as the client does: a heartbeat asked for a hair early goes
             self._fed = now
         return self._fed + 1.0
 
